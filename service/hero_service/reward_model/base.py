@@ -1,0 +1,68 @@
+"""The reward model's contract, shared by the embedded scorer and real HF reward models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+ChatMessage = dict[str, str]
+Prompt = str | list[ChatMessage]
+
+RMStatus = Literal["ok", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class RMItem:
+    """One response to score. ``reference`` is only read by reference-similarity scorers."""
+
+    prompt: Prompt
+    response: str
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RMScore:
+    """A raw model output (no sigmoid); ``score`` is None exactly when ``status`` is not ``ok``."""
+
+    score: float | None
+    truncated: bool = False
+    status: RMStatus = "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """What ``/info`` reports about the loaded model."""
+
+    model_id: str
+    kind: str
+    """``reward-model`` (a sequence classifier) or ``reference-similarity`` (the embedded default)."""
+    device: str
+    dtype: str
+    max_length: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class QueueFullError(Exception):
+    """The RM queue is at capacity; the caller should answer 429 with ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float = 1.0) -> None:
+        super().__init__(f"reward model queue is full; retry in {retry_after:.0f}s")
+        self.retry_after = retry_after
+
+
+class RewardModel(Protocol):
+    """An RM engine as the scorer sees it: started once, then scores items from any request."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    async def start(self) -> None:
+        """Load, warm up and start the batching loop. Ready to score when it returns."""
+
+    async def close(self) -> None:
+        """Stop accepting items, finish or fail what is queued, release the model."""
+
+    async def score(self, items: Sequence[RMItem]) -> list[RMScore]:
+        """Score ``items`` (one result each, in order). Raises QueueFullError under overload."""
+        ...

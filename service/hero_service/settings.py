@@ -1,0 +1,119 @@
+"""Server settings: environment variables with the ``HERO_`` prefix, validated at start."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Mode = Literal["hero", "verifier", "rm", "blend"]
+Dense = Literal["both", "negative", "positive", "none"]
+Preset = Literal["paper-appendix", "paper-main-text"]
+
+
+def _default_workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+class Settings(BaseSettings):
+    """Every knob of the server. Each field is ``HERO_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="HERO_", env_ignore_empty=True, extra="ignore")
+
+    # --- network ---
+    host: str = Field("127.0.0.1", description="Interface to bind (0.0.0.0 in containers).")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port.")
+
+    # --- reward model ---
+    rm_model: str | None = Field(
+        None,
+        description="HF hub id or local path of an AutoModelForSequenceClassification reward model. "
+        "Unset: the embedded MiniLM reference-similarity scorer (no network needed).",
+    )
+    rm_trust_remote_code: bool = Field(False, description="Allow the model repo's own Python code.")
+    rm_device: str = Field("auto", description="auto, cpu, cuda or cuda:N.")
+    rm_dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto = bfloat16 on GPU, float32 on CPU."
+    )
+    rm_max_length: int = Field(4096, ge=16, description="Tokens per (prompt, response); longer inputs keep "
+                               "the end of the response and are flagged truncated.")
+    rm_system_prompt: str | None = Field(None, description="System turn added before the prompt "
+                                         "(e.g. AceMath-RM's).")
+    rm_output: Literal["logits", "score"] = Field(
+        "logits", description="Which model output is the reward: logits[:, 0], or .score (ArmoRM)."
+    )
+    max_batch_tokens: int = Field(16384, ge=16, description="Padded-token budget of one forward pass "
+                                  "(max_len x n).")
+    max_batch_size: int = Field(64, ge=1, description="Most items in one forward pass.")
+    max_wait_ms: float = Field(5.0, ge=0, description="Longest a batch waits for company after its "
+                               "first item.")
+    max_queue: int = Field(8192, ge=1, description="Items queued for the RM before 429.")
+
+    # --- verifier ---
+    verifier_workers: int = Field(default_factory=_default_workers, ge=1,
+                                  description="Verifier worker processes.")
+    verifier_timeout_s: float = Field(5.0, gt=0, description="Deadline per verified item.")
+    verifier_max_tasks: int = Field(500, ge=1, description="Tasks before a worker is recycled.")
+    verifier_memory_mb: int = Field(2048, ge=128, description="Address-space rlimit per worker.")
+
+    # --- groups ---
+    group_deadline_s: float = Field(60.0, gt=0, description="Seconds after a group's first part "
+                                    "before it is scored as partial.")
+
+    # --- default reward parameters (a request's params override them) ---
+    mode: Mode = Field("hero", description="hero, verifier, rm or blend.")
+    preset: Preset = Field("paper-appendix", description="Weighting preset: paper-appendix "
+                           "(0.4/3.0/6) or paper-main-text (0.5/2.0/5).")
+    w_min: float | None = Field(None, gt=0, description="Weight floor; unset: from the preset.")
+    w_max: float | None = Field(None, gt=0, description="Weight ceiling; unset: from the preset.")
+    k: float | None = Field(None, gt=0, description="Weight steepness; unset: from the preset.")
+    alpha: float = Field(0.05, gt=0, le=1, description="Half-width of the wrong-answer band [-a, a].")
+    beta: float = Field(0.05, gt=0, le=1, description="Half-width of the right-answer band [1-b, 1+b].")
+    eps: float = Field(1e-6, gt=0, description="Min-max denominator guard.")
+    singleton_z: float = Field(0.0, ge=0, le=1, description="z for a stratum with one member or no "
+                               "spread (0 = band floor, 0.5 = band middle).")
+    dense: Dense = Field("both", description="Which strata get dense bands.")
+    weighting: bool = Field(True, description="Variance-aware weight on or off.")
+    blend_lambda: float = Field(0.5, ge=0, le=1, description="Verifier weight in mode=blend.")
+    sigma_momentum: float = Field(
+        0.9 ** (1 / 512), gt=0, lt=1,
+        description="EMA momentum of sigma_ref per completed group (default: 512 groups decay like 0.9).",
+    )
+    max_sessions: int = Field(1024, ge=1, description="sigma_ref sessions kept (least recent dropped).")
+
+    # --- operations ---
+    api_keys: str | None = Field(None, description="Comma-separated API keys; set: every scoring route "
+                                 "needs one (Bearer header, or ?key= for /get_reward).")
+    drain_timeout_s: float = Field(30.0, ge=0, description="On SIGTERM, how long in-flight requests "
+                                   "may take to finish.")
+
+    # --- logging ---
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+
+    @model_validator(mode="after")
+    def _check_bands(self) -> Settings:
+        if self.alpha + self.beta >= 1:
+            raise ValueError(
+                f"HERO_ALPHA + HERO_BETA must be < 1 (got {self.alpha} + {self.beta}); otherwise a wrong "
+                "answer can outrank a right one. The paper uses 0.05 or 0.1 for both."
+            )
+        if self.w_min is not None and self.w_max is not None and self.w_min > self.w_max:
+            raise ValueError(f"HERO_W_MIN ({self.w_min}) must be <= HERO_W_MAX ({self.w_max}).")
+        if self.rm_model is not None and not self.rm_model.strip():
+            raise ValueError("HERO_RM_MODEL is empty; unset it for the embedded default or give a hub id/path.")
+        return self
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
+
+    @property
+    def rm_model_path(self) -> Path | None:
+        """The model as a local path, when it names an existing directory."""
+        if self.rm_model is None:
+            return None
+        path = Path(self.rm_model).expanduser()
+        return path if path.is_dir() else None

@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     # --- operations ---
     api_keys: str | None = Field(None, description="Comma-separated API keys; set: every scoring route "
                                  "needs one (Bearer header, or ?key= for /get_reward).")
+    max_body_mb: float = Field(32.0, gt=0, description="Largest request body accepted (413 above).")
     drain_timeout_s: float = Field(30.0, ge=0, description="On SIGTERM, how long in-flight requests "
                                    "may take to finish.")
 
@@ -103,7 +104,8 @@ class Settings(BaseSettings):
         if self.w_min is not None and self.w_max is not None and self.w_min > self.w_max:
             raise ValueError(f"HERO_W_MIN ({self.w_min}) must be <= HERO_W_MAX ({self.w_max}).")
         if self.rm_model is not None and not self.rm_model.strip():
-            raise ValueError("HERO_RM_MODEL is empty; unset it for the embedded default or give a hub id/path.")
+            raise ValueError("HERO_RM_MODEL is empty; unset it for the embedded default, or give a hub "
+                             "id or a local path.")
         return self
 
     @property

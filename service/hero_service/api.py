@@ -1,0 +1,207 @@
+"""The HTTP routes. They translate between HTTP and the scorer; the logic lives below them."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import platform
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import Field
+
+from hero_client.schemas import (
+    HealthResponse,
+    InfoResponse,
+    ModelInfoOut,
+    OpenRLHFRequest,
+    OpenRLHFResponse,
+    ScoreParams,
+    ScoreRequest,
+    ScoreResponse,
+)
+from hero_service import __version__, openrlhf
+from hero_service.hero import ParamsError
+from hero_service.params import resolve_params
+from hero_service.reward_model.base import QueueFullError
+from hero_service.state import ServerState
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+
+class NotServingError(Exception):
+    """The server is starting, draining or failed; the client should retry later (503)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UnauthorizedError(Exception):
+    """No valid API key (401)."""
+
+
+def _state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.hero
+    return state
+
+
+State = Annotated[ServerState, Depends(_state)]
+
+
+def _serving(state: State) -> ServerState:
+    reason = state.not_ready_reason
+    if reason is not None:
+        raise NotServingError(reason)
+    return state
+
+
+def _authorized(request: Request, state: State) -> None:
+    keys = state.settings.api_key_list
+    if not keys:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        token = ""
+    # OpenRLHF cannot send headers, so /get_reward also takes the key from the query string.
+    if not token and request.url.path == "/get_reward":
+        token = request.query_params.get("key", "")
+    # Compare against every key, without an early exit, so timing says nothing about which matched.
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(token.encode(), key.encode())
+    if not matched:
+        raise UnauthorizedError
+
+
+Serving = Annotated[ServerState, Depends(_serving)]
+Authorized = Depends(_authorized)
+
+
+class OpenRLHFQuery(ScoreParams):
+    """``/get_reward`` parameters, from the URL (OpenRLHF sends no headers)."""
+
+    group_size: Annotated[int, Field(ge=1, le=4096)] | None = Field(
+        None, description="Samples per prompt; unset: the samples of a prompt in one request form its group."
+    )
+    key: str | None = Field(None, description="API key, for clients that cannot send headers.")
+
+
+@router.post("/score", dependencies=[Authorized])
+async def score(body: ScoreRequest, state: Serving) -> ScoreResponse:
+    """HERO rewards for rollout groups (or parts of groups)."""
+    return await state.scorer.score(body)
+
+
+@router.post("/get_reward", dependencies=[Authorized])
+async def get_reward(
+    body: OpenRLHFRequest, query: Annotated[OpenRLHFQuery, Query()], state: Serving
+) -> OpenRLHFResponse:
+    """OpenRLHF's remote reward model contract (``--reward.remote_url``)."""
+    params = ScoreParams(**query.model_dump(exclude={"group_size", "key"}))
+    resolve_params(params, state.settings)  # a bad parameter is the caller's error: 422, not zeros
+    end_tokens = state.reward_model.info.extra.get("special_tokens", ())
+    entries, samples = openrlhf.to_entries(body, group_size=query.group_size, end_tokens=end_tokens)
+    if not entries:
+        return openrlhf.to_response([], [])
+    try:
+        result = await state.scorer.score(ScoreRequest(groups=entries, params=params))
+    except (QueueFullError, NotServingError):
+        raise
+    except Exception:
+        log.exception("get_reward: scoring failed; answering zeros flagged server_error")
+        return openrlhf.failed_response(len(samples))
+    return openrlhf.to_response(result.groups, samples)
+
+
+@router.get("/health")
+async def health(state: State) -> JSONResponse:
+    """Liveness: 200 while the process is healthy, 503 once startup has failed."""
+    if state.failure is not None:
+        body = HealthResponse(status="starting", reason=state.not_ready_reason)
+        return JSONResponse(body.model_dump(), status_code=503)
+    status = "draining" if state.draining else "ok"
+    return JSONResponse(HealthResponse(status=status).model_dump())
+
+
+@router.get("/ready")
+async def ready(state: State) -> JSONResponse:
+    """Readiness: 200 only while the model is loaded and warm and the verifier pool is up."""
+    reason = state.not_ready_reason
+    if reason is None:
+        return JSONResponse(HealthResponse(status="ok").model_dump())
+    status = "draining" if state.draining else "starting"
+    return JSONResponse(HealthResponse(status=status, reason=reason).model_dump(), status_code=503,
+                        headers={"Retry-After": "5"})
+
+
+@router.get("/metrics")
+async def metrics(state: State) -> Response:
+    """Prometheus text format."""
+    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/info", dependencies=[Authorized])
+async def info(state: State) -> InfoResponse:
+    """The model, versions, default parameters, verifier and batching settings."""
+    _, defaults = resolve_params(ScoreParams(), state.settings)
+    model = state.reward_model.info
+    s = state.settings
+    return InfoResponse(
+        name="hero-reward",
+        version=__version__,
+        model=ModelInfoOut(model_id=model.model_id, kind=model.kind, device=model.device,
+                           dtype=model.dtype, max_length=model.max_length),
+        versions=_versions(),
+        defaults=defaults,
+        verifier=state.verifier.describe(),
+        batching={"max_batch_tokens": s.max_batch_tokens, "max_batch_size": s.max_batch_size,
+                  "max_wait_ms": s.max_wait_ms, "max_queue": s.max_queue},
+    )
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for dist in ("torch", "transformers", "math-verify", "sympy", "fastapi"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "absent"
+    return out
+
+
+def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map the domain errors to HTTP answers that say what to do."""
+
+    async def params_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ParamsError)
+        return _error(422, [{"loc": ["body", "params", exc.field], "msg": exc.message,
+                             "type": "value_error"}])
+
+    async def queue_full(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, QueueFullError)
+        return _error(429, str(exc), {"Retry-After": str(max(1, round(exc.retry_after)))})
+
+    async def not_serving(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, NotServingError)
+        return _error(503, exc.reason, {"Retry-After": "5"})
+
+    async def unauthorized(_: Request, exc: Exception) -> JSONResponse:
+        return _error(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
+                      {"WWW-Authenticate": "Bearer"})
+
+    app.add_exception_handler(ParamsError, params_error)
+    app.add_exception_handler(QueueFullError, queue_full)
+    app.add_exception_handler(NotServingError, not_serving)
+    app.add_exception_handler(UnauthorizedError, unauthorized)

@@ -1,0 +1,69 @@
+"""``create_app(settings)``: the one place where the server's parts are built and wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from hero_service import __version__
+from hero_service.api import install_error_handlers, router
+from hero_service.metrics import Metrics
+from hero_service.middleware import RequestContextMiddleware
+from hero_service.reward_model import build_reward_model
+from hero_service.reward_model.base import RewardModel
+from hero_service.scorer import Scorer
+from hero_service.settings import Settings
+from hero_service.state import ServerState
+from hero_service.verifier import VerifierPool
+
+log = logging.getLogger(__name__)
+
+
+def build_state(settings: Settings, *, reward_model: RewardModel | None = None) -> ServerState:
+    """Construct (not start) every part. ``reward_model`` overrides the one the settings name."""
+    metrics = Metrics()
+    verifier = VerifierPool(
+        workers=settings.verifier_workers,
+        timeout_s=settings.verifier_timeout_s,
+        max_tasks=settings.verifier_max_tasks,
+        memory_mb=settings.verifier_memory_mb,
+    )
+    rm = reward_model if reward_model is not None else build_reward_model(settings)
+    scorer = Scorer(settings=settings, verifier=verifier, reward_model=rm, metrics=metrics)
+    return ServerState(settings=settings, metrics=metrics, verifier=verifier, reward_model=rm, scorer=scorer)
+
+
+def create_app(settings: Settings | None = None, *, reward_model: RewardModel | None = None) -> FastAPI:
+    """The ASGI app. Startup (in the lifespan) loads in the background so /health answers at once
+    and /ready turns 200 when the model and the verifier pool are up."""
+    settings = settings if settings is not None else Settings()
+    state = build_state(settings, reward_model=reward_model)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        startup = asyncio.create_task(state.start(), name="hero-startup")
+        try:
+            yield
+        finally:
+            if not startup.done():
+                startup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await startup
+            await state.stop()
+
+    app = FastAPI(
+        title="hero-reward",
+        version=__version__,
+        summary="HERO hybrid rewards: a symbolic verifier and a reward model, combined per rollout group.",
+        lifespan=lifespan,
+    )
+    app.state.hero = state
+    app.add_middleware(RequestContextMiddleware, metrics=state.metrics,
+                       max_body_bytes=int(settings.max_body_mb * 1024 * 1024))
+    install_error_handlers(app)
+    app.include_router(router)
+    return app

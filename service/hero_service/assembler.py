@@ -1,0 +1,128 @@
+"""Group assembly: parts of a rollout group, from any requests in any order, become one group.
+
+A plain class with no web import. A part joins with its raw results already computed (the heavy
+work starts when its request arrives); the group closes when its parts add up to ``group_size``, or
+at the deadline after its first part (then it is *partial*), or on ``flush()`` at shutdown. Closing
+calls ``close(group_id, payloads, partial)`` once and hands its result to every part's ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+P = TypeVar("P")
+R = TypeVar("R")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False, slots=True)
+class Ticket(Generic[R]):
+    """One part's claim on its group's result: responses ``offset .. offset + count``."""
+
+    group_id: str
+    offset: int
+    count: int
+    future: asyncio.Future[tuple[R, bool]]
+
+    async def result(self) -> tuple[R, bool]:
+        """The group's result and whether it was partial. Cancelling the waiter leaves the group be."""
+        return await asyncio.shield(self.future)
+
+
+@dataclass(eq=False, slots=True)
+class _Group(Generic[P, R]):
+    group_id: str
+    size: int
+    started: float
+    received: int = 0
+    payloads: list[P] = field(default_factory=list)
+    tickets: list[Ticket[R]] = field(default_factory=list)
+    timer: asyncio.TimerHandle | None = None
+    closed: bool = False
+
+
+class GroupAssembler(Generic[P, R]):
+    """Joins parts by group id; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        *,
+        deadline_s: float,
+        close: Callable[[str, list[P], bool], R],
+        on_partial: Callable[[str, int, int], None] | None = None,
+    ) -> None:
+        self._deadline_s = deadline_s
+        self._close = close
+        self._on_partial = on_partial
+        self._open: dict[str, _Group[P, R]] = {}
+
+    @property
+    def waiting(self) -> int:
+        """Groups that have some parts but are not complete yet."""
+        return len(self._open)
+
+    def add(self, group_id: str, size: int, count: int, payload: P) -> Ticket[R]:
+        """Join a part of ``count`` responses to group ``group_id`` of ``size`` responses."""
+        if count < 1 or count > size:
+            raise ValueError(f"a part of {count} responses cannot belong to a group of {size}")
+        loop = asyncio.get_running_loop()
+        group = self._open.get(group_id)
+        if group is not None and group.received + count > group.size:
+            # The id is being reused (the next step, or a duplicated prompt): the parts that overflow
+            # start a new group, and the old one closes as partial when its deadline comes.
+            log.info("group %s: part overflows group_size %d; starting a new group", group_id, group.size)
+            self._open.pop(group_id)
+            group = None
+        if group is None:
+            group = _Group[P, R](group_id=group_id, size=size, started=time.monotonic())
+            group.timer = loop.call_later(self._deadline_s, self._expire, group)
+            self._open[group_id] = group
+        elif size != group.size:
+            log.warning("group %s: part says group_size %d, first part said %d; keeping %d",
+                        group_id, size, group.size, group.size)
+        ticket = Ticket[R](group_id, group.received, count, loop.create_future())
+        group.received += count
+        group.payloads.append(payload)
+        group.tickets.append(ticket)
+        if group.received == group.size:
+            self._finish(group, partial=False)
+        return ticket
+
+    async def flush(self) -> None:
+        """Close every waiting group now (as partial) and wait until their parts are answered."""
+        groups = list(self._open.values())
+        for group in groups:
+            self._finish(group, partial=True)
+        waiters = [t.future for g in groups for t in g.tickets]
+        if waiters:
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+    def _expire(self, group: _Group[P, R]) -> None:
+        if not group.closed:
+            self._finish(group, partial=True)
+
+    def _finish(self, group: _Group[P, R], *, partial: bool) -> None:
+        group.closed = True
+        if group.timer is not None:
+            group.timer.cancel()
+        if self._open.get(group.group_id) is group:
+            del self._open[group.group_id]
+        if partial and self._on_partial is not None:
+            self._on_partial(group.group_id, group.received, group.size)
+        try:
+            result = self._close(group.group_id, group.payloads, partial)
+        except Exception as exc:  # one bad group must not strand the waiters of its parts
+            log.exception("group %s: scoring failed", group.group_id)
+            for ticket in group.tickets:
+                if not ticket.future.done():
+                    ticket.future.set_exception(exc)
+            return
+        for ticket in group.tickets:
+            if not ticket.future.done():
+                ticket.future.set_result((result, partial))

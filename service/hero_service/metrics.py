@@ -1,0 +1,77 @@
+"""Every Prometheus family the server exports, in one place, on a registry owned by the app."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+
+from hero_service.verifier.verdict import Verdict
+
+# Durations grow geometrically (x2 from 1 ms to ~65 s), sizes in powers of two, as TEI does.
+_DURATION_BUCKETS = tuple(0.001 * 2**i for i in range(17))
+_SIZE_BUCKETS = tuple(float(2**i) for i in range(11))
+_TOKEN_BUCKETS = tuple(float(2**i) for i in range(4, 21))
+_REWARD_BUCKETS = (-3.0, -1.0, -0.3, -0.1, -0.03, 0.0, 0.03, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0, 1.1, 1.5, 2.0,
+                   3.0, 4.0)
+
+
+class Metrics:
+    """The metric families; one instance per app, each on its own registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        r = self.registry
+        ProcessCollector(registry=r)  # process_resident_memory_bytes, cpu, fds
+        PlatformCollector(registry=r)
+        self.requests = Counter("hero_requests", "HTTP requests by route and status.",
+                                ["route", "status"], registry=r)
+        self.request_duration = Histogram("hero_request_duration_seconds", "HTTP request latency.",
+                                          ["route"], buckets=_DURATION_BUCKETS, registry=r)
+        self.queue_size = Gauge("hero_queue_size", "Items waiting for the reward model.", registry=r)
+        self.batch_size = Histogram("hero_batch_size", "Items per RM forward pass.",
+                                    buckets=_SIZE_BUCKETS, registry=r)
+        self.batch_tokens = Histogram("hero_batch_tokens", "Padded tokens per RM forward pass.",
+                                      buckets=_TOKEN_BUCKETS, registry=r)
+        self.tokenization_duration = Histogram("hero_tokenization_duration_seconds",
+                                               "Time to tokenize one batch.",
+                                               buckets=_DURATION_BUCKETS, registry=r)
+        self.inference_duration = Histogram("hero_inference_duration_seconds",
+                                            "Time of one RM forward pass.",
+                                            buckets=_DURATION_BUCKETS, registry=r)
+        self.verification_duration = Histogram("hero_verification_duration_seconds",
+                                               "Time to verify the responses of one group entry.",
+                                               buckets=_DURATION_BUCKETS, registry=r)
+        self.verifier_outcomes = Counter("hero_verifier_outcomes", "Verified responses by status.",
+                                         ["status"], registry=r)
+        self.rm_truncations = Counter("hero_rm_truncations",
+                                      "Inputs cut to fit the RM's max length.", registry=r)
+        self.rm_errors = Counter("hero_rm_errors", "Responses the RM could not score.", registry=r)
+        self.groups_waiting = Gauge("hero_groups_waiting", "Groups waiting for their other parts.",
+                                    registry=r)
+        self.partial_groups = Counter("hero_partial_groups",
+                                      "Groups scored at the deadline without all their parts.",
+                                      registry=r)
+        self.rewards = Histogram("hero_reward", "Final rewards by verifier stratum.", ["stratum"],
+                                 buckets=_REWARD_BUCKETS, registry=r)
+        self.sigma_ref = Gauge("hero_sigma_ref", "Current running sigma_ref per session.", ["session"],
+                               registry=r)
+
+    def observe_verdicts(self, verdicts: Sequence[Verdict]) -> None:
+        for verdict in verdicts:
+            self.verifier_outcomes.labels(status=verdict.status).inc()
+
+    def observe_rewards(self, rewards: Sequence[float], verifier: Sequence[int]) -> None:
+        for reward, outcome in zip(rewards, verifier, strict=True):
+            self.rewards.labels(stratum="correct" if outcome else "wrong").observe(reward)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,102 @@
+"""Per-request plumbing as plain ASGI middleware: request id, body-size limit, metrics, access log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from hero_service.metrics import Metrics
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("hero_service.access")
+
+# Metric labels come from this fixed set, so random paths cannot grow the series count.
+_ROUTES = frozenset({"/score", "/get_reward", "/health", "/ready", "/metrics", "/info", "/docs",
+                     "/openapi.json"})
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+class RequestContextMiddleware:
+    """Tags every request with an id (``X-Request-ID``, echoed or made), refuses bodies over
+    ``max_body_bytes`` with 413, counts and times requests, and logs one line per request without
+    its query string (which may carry an API key)."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
+        path: str = scope.get("path", "")
+        route = path if path in _ROUTES else "other"
+        status = 500
+        response_started = False
+
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            status = await self._too_large(send, request_id)
+            self._record(scope, route, status, started, request_id)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLargeError
+            return message
+
+        async def tagged_send(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tagged_send)
+        except _BodyTooLargeError:
+            if not response_started:
+                status = await self._too_large(send, request_id)
+        finally:
+            self._record(scope, route, status, started, request_id)
+
+    async def _too_large(self, send: Send, request_id: str) -> int:
+        body = json.dumps({"detail": f"request body exceeds the limit of {self.max_body_bytes} bytes "
+                                     "(HERO_MAX_BODY_MB); send fewer groups per request"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"x-request-id", request_id.encode())]})
+        await send({"type": "http.response.body", "body": body})
+        return 413
+
+    def _record(self, scope: Scope, route: str, status: int, started: float, request_id: str) -> None:
+        elapsed = time.perf_counter() - started
+        self.metrics.requests.labels(route=route, status=str(status)).inc()
+        self.metrics.request_duration.labels(route=route).observe(elapsed)
+        log.info("%s %s %d %.1fms", scope.get("method", "?"), scope.get("path", ""), status,
+                 elapsed * 1000, extra={"request_id": request_id})

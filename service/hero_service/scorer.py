@@ -1,0 +1,191 @@
+"""The scoring pipeline: group entries -> verifier and RM concurrently -> assembly -> HERO rewards.
+
+No web import: the HTTP layer translates requests into ``ScoreRequest`` and calls ``Scorer.score``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hero_client.schemas import GroupIn, GroupOut, ResolvedParams, ScoreRequest, ScoreResponse
+from hero_service.assembler import GroupAssembler
+from hero_service.hero import GroupReward, HeroParams, SigmaTracker, combine, group_sigma
+from hero_service.metrics import Metrics
+from hero_service.params import resolve_params
+from hero_service.reward_model.base import RewardModel, RMItem, RMScore
+from hero_service.settings import Settings
+from hero_service.verifier import VerifierPool, VerifyRequest
+from hero_service.verifier.verdict import Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class RawResults:
+    """What the verifier and the RM said about the responses of one group entry."""
+
+    verdicts: tuple[Verdict, ...]
+    rm: tuple[RMScore, ...]
+
+    def __add__(self, other: RawResults) -> RawResults:
+        return RawResults(self.verdicts + other.verdicts, self.rm + other.rm)
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    raw: RawResults
+    params: HeroParams
+    wire: ResolvedParams
+
+
+@dataclass(frozen=True, slots=True)
+class Combined:
+    """A scored group: its raw results, its rewards and the sigma_ref they used."""
+
+    raw: RawResults
+    reward: GroupReward
+    sigma_ref: float
+
+
+class Scorer:
+    """Scores requests; owns the session sigma_refs and the group assembler."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        verifier: VerifierPool,
+        reward_model: RewardModel,
+        metrics: Metrics,
+    ) -> None:
+        self._settings = settings
+        self._verifier = verifier
+        self._rm = reward_model
+        self._metrics = metrics
+        self._sigma = SigmaTracker(settings.sigma_momentum, settings.max_sessions)
+        self._assembler = GroupAssembler[_Part, Combined](
+            deadline_s=settings.group_deadline_s,
+            close=self._close_assembled,
+            on_partial=lambda _id, _got, _size: metrics.partial_groups.inc(),
+        )
+        metrics.groups_waiting.set_function(lambda: self._assembler.waiting)
+
+    @property
+    def sigma(self) -> SigmaTracker:
+        return self._sigma
+
+    async def flush(self) -> None:
+        """Score every waiting group now (shutdown)."""
+        await self._assembler.flush()
+
+    async def score(self, request: ScoreRequest) -> ScoreResponse:
+        """Rewards for every response of every group entry in ``request``."""
+        params, wire = resolve_params(request.params, self._settings)
+        # Start every entry's heavy work at once: the verifier pool and the RM batcher both gain from
+        # seeing the whole request.
+        raws = await asyncio.gather(*(self._raw(g, wire) for g in request.groups))
+
+        outputs: list[GroupOut | None] = [None] * len(request.groups)
+        complete = [i for i, g in enumerate(request.groups) if g.size == len(g.responses)]
+        sigma_ref, scored = self._combine_complete([raws[i] for i in complete], params, wire)
+        for i, group in zip(complete, scored, strict=True):
+            outputs[i] = self._out(request.groups[i], group, 0, partial=False)
+
+        parts = [i for i, g in enumerate(request.groups) if g.size > len(g.responses)]
+        tickets = [
+            self._assembler.add(
+                str(request.groups[i].id), request.groups[i].size, len(request.groups[i].responses),
+                _Part(raws[i], params, wire),
+            )
+            for i in parts
+        ]
+        for i, ticket in zip(parts, tickets, strict=True):
+            assembled, partial = await ticket.result()
+            outputs[i] = self._out(request.groups[i], assembled, ticket.offset, partial=partial)
+
+        groups = [o for o in outputs if o is not None]
+        if sigma_ref is None and groups:
+            sigma_ref = groups[0].sigma_ref
+        if sigma_ref is None:
+            sigma_ref = self._sigma.current(wire.session)
+        return ScoreResponse(groups=groups, sigma_ref=sigma_ref, params=wire)
+
+    async def _raw(self, group: GroupIn, wire: ResolvedParams) -> RawResults:
+        reference = group.reference
+        prompt = group.prompt if isinstance(group.prompt, str) else [m.model_dump() for m in group.prompt]
+        verdicts, scores = await asyncio.gather(
+            self._verifier.verify([VerifyRequest(reference, r, wire.extract) for r in group.responses]),
+            self._rm.score([RMItem(prompt, r, reference) for r in group.responses]),
+        )
+        self._metrics.observe_verdicts(verdicts)
+        return RawResults(tuple(verdicts), tuple(scores))
+
+    def _combine_complete(
+        self,
+        raws: Sequence[RawResults],
+        params: HeroParams,
+        wire: ResolvedParams,
+    ) -> tuple[float | None, list[Combined]]:
+        """Combine the complete groups of one request with one frozen sigma_ref."""
+        if not raws:
+            return None, []
+        scores = [[s.score for s in raw.rm] for raw in raws]
+        sigma_ref = self._sigma_ref_for(wire, [group_sigma(s) for s in scores])
+        rewards = [combine([v.value for v in raw.verdicts], s, params, sigma_ref)
+                   for raw, s in zip(raws, scores, strict=True)]
+        self._after_combine(wire, rewards, raws)
+        combined = [Combined(raw, reward, sigma_ref) for raw, reward in zip(raws, rewards, strict=True)]
+        return sigma_ref, combined
+
+    def _close_assembled(self, group_id: str, parts: list[_Part], partial: bool) -> Combined:
+        raw = parts[0].raw
+        for part in parts[1:]:
+            raw = raw + part.raw
+        # A group's parts may carry different params; the first part's decide, as they decided
+        # when the group opened.
+        params, wire = parts[0].params, parts[0].wire
+        scores = [s.score for s in raw.rm]
+        sigma_ref = self._sigma_ref_for(wire, [group_sigma(scores)])
+        reward = combine([v.value for v in raw.verdicts], scores, params, sigma_ref)
+        self._after_combine(wire, [reward], [raw])
+        return Combined(raw, reward, sigma_ref)
+
+    def _sigma_ref_for(self, wire: ResolvedParams, sigmas: list[float]) -> float:
+        if wire.sigma_ref is not None:
+            return wire.sigma_ref
+        return self._sigma.resolve(wire.session, sigmas)
+
+    def _after_combine(
+        self, wire: ResolvedParams, rewards: Sequence[GroupReward], raws: Sequence[RawResults]
+    ) -> None:
+        # A pinned sigma_ref is an evaluation setting: it must not move the session's running mean.
+        if wire.sigma_ref is None:
+            self._sigma.observe(wire.session, [r.sigma for r in rewards])
+            current = self._sigma.current(wire.session)
+            if current is not None:
+                self._metrics.sigma_ref.labels(session=wire.session).set(current)
+        for reward, raw in zip(rewards, raws, strict=True):
+            self._metrics.observe_rewards(reward.rewards, [v.value for v in raw.verdicts])
+
+    @staticmethod
+    def _out(group: GroupIn, combined: Combined, offset: int, *, partial: bool) -> GroupOut:
+        n = len(group.responses)
+        own = slice(offset, offset + n)
+        raw, reward = combined.raw, combined.reward
+        return GroupOut(
+            id=group.id if group.id is not None else uuid.uuid4().hex,
+            rewards=list(reward.rewards[own]),
+            verifier=[v.value for v in raw.verdicts[own]],
+            verifier_status=[v.status for v in raw.verdicts[own]],
+            answers=[v.answer for v in raw.verdicts[own]],
+            rm_scores=[s.score for s in raw.rm[own]],
+            rm_status=[s.status for s in raw.rm[own]],
+            truncated=[s.truncated for s in raw.rm[own]],
+            normalized=list(reward.normalized[own]),
+            weight=reward.weight,
+            sigma=reward.sigma,
+            sigma_ref=combined.sigma_ref,
+            partial=partial,
+            group_size=len(raw.verdicts),
+        )

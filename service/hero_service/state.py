@@ -1,0 +1,62 @@
+"""The parts of one running server and its lifecycle: starting, ready, draining."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from hero_service.metrics import Metrics
+from hero_service.reward_model.base import RewardModel
+from hero_service.scorer import Scorer
+from hero_service.settings import Settings
+from hero_service.verifier import VerifierPool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class ServerState:
+    """The parts of one running server, reachable from the routes as ``app.state.hero``."""
+
+    settings: Settings
+    metrics: Metrics
+    verifier: VerifierPool
+    reward_model: RewardModel
+    scorer: Scorer
+    ready: bool = False
+    draining: bool = False
+    failure: str | None = None
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def not_ready_reason(self) -> str | None:
+        if self.failure is not None:
+            return f"startup failed: {self.failure}"
+        if self.draining:
+            return "draining: the server is shutting down"
+        if not self.ready:
+            return "starting: loading the reward model and the verifier pool"
+        return None
+
+    async def start(self) -> None:
+        """Load the RM and start the verifier pool concurrently; ready when both are up."""
+        try:
+            await asyncio.gather(self.verifier.start(), self.reward_model.start())
+        except Exception as exc:
+            log.exception("startup failed")
+            self.failure = f"{type(exc).__name__}: {exc}"
+        else:
+            self.ready = True
+            log.info("ready: model=%s kind=%s device=%s", self.reward_model.info.model_id,
+                     self.reward_model.info.kind, self.reward_model.info.device)
+        finally:
+            self.started.set()
+
+    async def stop(self) -> None:
+        """Refuse new work, answer what is waiting, then stop the parts in reverse order."""
+        self.draining = True
+        self.ready = False
+        await self.scorer.flush()
+        await self.reward_model.close()
+        await self.verifier.close()

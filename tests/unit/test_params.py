@@ -1,0 +1,50 @@
+"""Parameter resolution: request over preset over server settings; bad combinations name a field."""
+
+from __future__ import annotations
+
+import pytest
+from hero_client.schemas import ScoreParams
+from pydantic import ValidationError
+
+from hero_service.hero import ParamsError
+from hero_service.params import resolve_params
+from hero_service.settings import Settings
+
+
+def test_defaults_are_the_paper_appendix() -> None:
+    math_params, wire = resolve_params(ScoreParams(), Settings())
+    assert (math_params.w_min, math_params.w_max, math_params.k) == (0.4, 3.0, 6.0)
+    assert (wire.alpha, wire.beta, wire.eps, wire.mode, wire.session) == (0.05, 0.05, 1e-6, "hero", "default")
+
+
+def test_main_text_preset_and_explicit_fields() -> None:
+    math_params, _ = resolve_params(ScoreParams(preset="paper-main-text", k=2.0), Settings())
+    assert (math_params.w_min, math_params.w_max, math_params.k) == (0.5, 2.0, 2.0)
+
+
+def test_server_weight_overrides_apply_without_a_request_preset() -> None:
+    settings = Settings(w_max=5.0)
+    assert resolve_params(ScoreParams(), settings)[0].w_max == 5.0
+    assert resolve_params(ScoreParams(preset="paper-appendix"), settings)[0].w_max == 3.0
+
+
+def test_band_overlap_is_rejected_naming_the_field() -> None:
+    with pytest.raises(ParamsError, match="alpha \\+ beta must be < 1") as info:
+        resolve_params(ScoreParams(alpha=0.6, beta=0.5), Settings())
+    assert info.value.field == "beta"
+    with pytest.raises(ParamsError) as info:
+        resolve_params(ScoreParams(w_min=2.5, w_max=2.0), Settings())
+    assert info.value.field == "w_max"
+
+
+def test_settings_refuse_overlapping_bands_with_a_fix_it_message() -> None:
+    with pytest.raises(ValidationError, match="HERO_ALPHA \\+ HERO_BETA must be < 1"):
+        Settings(alpha=0.5, beta=0.5)
+
+
+def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HERO_PORT", "9123")
+    monkeypatch.setenv("HERO_API_KEYS", "a, b,,")
+    settings = Settings()
+    assert settings.port == 9123
+    assert settings.api_key_list == ["a", "b"]

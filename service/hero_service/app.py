@@ -23,25 +23,35 @@ from hero_service.verifier import VerifierPool
 log = logging.getLogger(__name__)
 
 
-def build_state(settings: Settings, *, reward_model: RewardModel | None = None) -> ServerState:
-    """Construct (not start) every part. ``reward_model`` overrides the one the settings name."""
+def build_state(
+    settings: Settings,
+    *,
+    reward_model: RewardModel | None = None,
+    verifier: VerifierPool | None = None,
+) -> ServerState:
+    """Construct (not start) every part; ``reward_model``/``verifier`` replace the configured ones."""
     metrics = Metrics()
-    verifier = VerifierPool(
+    verifier = verifier if verifier is not None else VerifierPool(
         workers=settings.verifier_workers,
         timeout_s=settings.verifier_timeout_s,
         max_tasks=settings.verifier_max_tasks,
         memory_mb=settings.verifier_memory_mb,
     )
-    rm = reward_model if reward_model is not None else build_reward_model(settings)
+    rm = reward_model if reward_model is not None else build_reward_model(settings, observer=metrics)
     scorer = Scorer(settings=settings, verifier=verifier, reward_model=rm, metrics=metrics)
     return ServerState(settings=settings, metrics=metrics, verifier=verifier, reward_model=rm, scorer=scorer)
 
 
-def create_app(settings: Settings | None = None, *, reward_model: RewardModel | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    reward_model: RewardModel | None = None,
+    verifier: VerifierPool | None = None,
+) -> FastAPI:
     """The ASGI app. Startup (in the lifespan) loads in the background so /health answers at once
     and /ready turns 200 when the model and the verifier pool are up."""
     settings = settings if settings is not None else Settings()
-    state = build_state(settings, reward_model=reward_model)
+    state = build_state(settings, reward_model=reward_model, verifier=verifier)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -61,6 +61,7 @@ class GroupAssembler(Generic[P, R]):
         self._close = close
         self._on_partial = on_partial
         self._open: dict[str, _Group[P, R]] = {}
+        self._flushed = False
 
     @property
     def waiting(self) -> int:
@@ -92,10 +93,15 @@ class GroupAssembler(Generic[P, R]):
         group.tickets.append(ticket)
         if group.received == group.size:
             self._finish(group, partial=False)
+        elif self._flushed:
+            # Shutting down: nobody may be left to send the other parts, so answer with what is here.
+            self._finish(group, partial=True)
         return ticket
 
     async def flush(self) -> None:
-        """Close every waiting group now (as partial) and wait until their parts are answered."""
+        """Close every waiting group now (as partial) and wait until their parts are answered.
+        Parts that join afterwards are answered at once."""
+        self._flushed = True
         groups = list(self._open.values())
         for group in groups:
             self._finish(group, partial=True)

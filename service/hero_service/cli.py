@@ -43,21 +43,12 @@ def load_settings(overrides: dict[str, Any]) -> Settings:
 
 
 def serve(settings: Settings) -> None:
-    import uvicorn
-
     from hero_service.app import create_app
+    from hero_service.server import build_server
 
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        # Our middleware logs each request without its query string, which may hold an API key.
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.drain_timeout_s),
-    )
+    build_server(create_app(settings), settings).run()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -65,6 +65,29 @@ class Metrics:
         self.sigma_ref = Gauge("hero_sigma_ref", "Current running sigma_ref per session.", ["session"],
                                registry=r)
 
+    # --- the reward model batcher's hooks (hero_service.reward_model.batcher.BatchObserver) ---
+
+    def on_queue_size(self, n: int) -> None:
+        self.queue_size.set(n)
+
+    def on_batch(self, size: int, tokens: int) -> None:
+        self.batch_size.observe(size)
+        self.batch_tokens.observe(tokens)
+
+    def on_tokenize(self, seconds: float) -> None:
+        self.tokenization_duration.observe(seconds)
+
+    def on_inference(self, seconds: float) -> None:
+        self.inference_duration.observe(seconds)
+
+    def on_truncated(self, n: int) -> None:
+        self.rm_truncations.inc(n)
+
+    def on_error(self, n: int) -> None:
+        self.rm_errors.inc(n)
+
+    # --- the scorer's observations ---
+
     def observe_verdicts(self, verdicts: Sequence[Verdict]) -> None:
         for verdict in verdicts:
             self.verifier_outcomes.labels(status=verdict.status).inc()

@@ -6,6 +6,7 @@ No web import: the HTTP layer translates requests into ``ScoreRequest`` and call
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,11 +116,17 @@ class Scorer:
         reference = group.reference
         prompt = group.prompt if isinstance(group.prompt, str) else [m.model_dump() for m in group.prompt]
         verdicts, scores = await asyncio.gather(
-            self._verifier.verify([VerifyRequest(reference, r, wire.extract) for r in group.responses]),
+            self._verify([VerifyRequest(reference, r, wire.extract) for r in group.responses]),
             self._rm.score([RMItem(prompt, r, reference) for r in group.responses]),
         )
-        self._metrics.observe_verdicts(verdicts)
         return RawResults(tuple(verdicts), tuple(scores))
+
+    async def _verify(self, items: list[VerifyRequest]) -> list[Verdict]:
+        started = time.perf_counter()
+        verdicts = await self._verifier.verify(items)
+        self._metrics.verification_duration.observe(time.perf_counter() - started)
+        self._metrics.observe_verdicts(verdicts)
+        return verdicts
 
     def _combine_complete(
         self,

@@ -53,10 +53,14 @@ class ServerState:
         finally:
             self.started.set()
 
-    async def stop(self) -> None:
-        """Refuse new work, answer what is waiting, then stop the parts in reverse order."""
+    async def drain(self) -> None:
+        """Refuse new work (503, /ready too) and score every group still waiting for parts."""
         self.draining = True
         self.ready = False
         await self.scorer.flush()
+
+    async def stop(self) -> None:
+        """Drain, then stop the parts in reverse order of their start."""
+        await self.drain()
         await self.reward_model.close()
         await self.verifier.close()

@@ -107,3 +107,11 @@ async def test_rejects_a_part_larger_than_its_group() -> None:
     assembler, _ = make()
     with pytest.raises(ValueError, match="cannot belong"):
         assembler.add("g", 1, 2, ["a", "b"])
+
+
+async def test_parts_joining_after_flush_are_answered_at_once() -> None:
+    assembler, _ = make(deadline_s=60)
+    await assembler.flush()
+    late = assembler.add("g", 4, 1, ["a"])
+    assert late.future.done()
+    assert late.future.result() == (["a"], True)

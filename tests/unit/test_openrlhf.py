@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from hero_client.schemas import GroupOut, OpenRLHFRequest
-
 from hero_service.openrlhf import group_id, strip_trailing, to_entries, to_response
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from hero_client.schemas import ScoreParams
 from pydantic import ValidationError
 
+from hero_client.schemas import ScoreParams
 from hero_service.hero import ParamsError
 from hero_service.params import resolve_params
 from hero_service.settings import Settings

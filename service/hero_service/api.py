@@ -45,6 +45,25 @@ class UnauthorizedError(Exception):
     """No valid API key (401)."""
 
 
+class TooLargeError(Exception):
+    """The request exceeds a size limit (413); the message names the limit and its setting."""
+
+
+def _check_size(request: ScoreRequest, state: ServerState) -> None:
+    s = state.settings
+    groups = request.groups
+    responses = sum(len(g.responses) for g in groups)
+    chars = sum(len(g.reference) + sum(map(len, g.responses))
+                + (len(g.prompt) if isinstance(g.prompt, str) else sum(len(m.content) for m in g.prompt))
+                for g in groups)
+    for count, limit, what, setting in ((len(groups), s.max_groups, "groups", "HERO_MAX_GROUPS"),
+                                        (responses, s.max_responses, "responses", "HERO_MAX_RESPONSES"),
+                                        (chars, s.max_chars, "characters", "HERO_MAX_CHARS")):
+        if count > limit:
+            raise TooLargeError(f"{count} {what} in one request; the limit is {limit} ({setting}). "
+                                "Split the request.")
+
+
 def _state(request: Request) -> ServerState:
     state: ServerState = request.app.state.hero
     return state
@@ -95,6 +114,7 @@ class OpenRLHFQuery(ScoreParams):
 @router.post("/score", dependencies=[Authorized])
 async def score(body: ScoreRequest, state: Serving) -> ScoreResponse:
     """HERO rewards for rollout groups (or parts of groups)."""
+    _check_size(body, state)
     return await state.scorer.score(body)
 
 
@@ -109,8 +129,10 @@ async def get_reward(
     entries, samples = openrlhf.to_entries(body, group_size=query.group_size, end_tokens=end_tokens)
     if not entries:
         return openrlhf.to_response([], [])
+    request = ScoreRequest(groups=entries, params=params)
+    _check_size(request, state)
     try:
-        result = await state.scorer.score(ScoreRequest(groups=entries, params=params))
+        result = await state.scorer.score(request)
     except (QueueFullError, NotServingError):
         raise
     except Exception:
@@ -204,4 +226,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ParamsError, params_error)
     app.add_exception_handler(QueueFullError, queue_full)
     app.add_exception_handler(NotServingError, not_serving)
+    async def too_large(_: Request, exc: Exception) -> JSONResponse:
+        return _error(413, str(exc))
+
     app.add_exception_handler(UnauthorizedError, unauthorized)
+    app.add_exception_handler(TooLargeError, too_large)

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     # --- operations ---
     api_keys: str | None = Field(None, description="Comma-separated API keys; set: every scoring route "
                                  "needs one (Bearer header, or ?key= for /get_reward).")
+    max_groups: int = Field(4096, ge=1, description="Most group entries in one request (413 above).")
+    max_responses: int = Field(16384, ge=1, description="Most responses in one request (413 above).")
+    max_chars: int = Field(64_000_000, ge=1, description="Most characters of prompts, references and "
+                           "responses in one request (413 above).")
     max_body_mb: float = Field(32.0, gt=0, description="Largest request body accepted (413 above).")
     drain_timeout_s: float = Field(30.0, ge=0, description="On SIGTERM, how long in-flight requests "
                                    "may take to finish.")

@@ -94,7 +94,8 @@ def embedded_server() -> Iterator[Served]:
 @pytest.fixture(scope="session")
 def length_server() -> Iterator[Served]:
     """A real app and verifier pool with the deterministic LengthRM, a short group deadline and keys."""
-    settings = Settings(verifier_workers=2, group_deadline_s=1.0, api_keys="k1,k2", max_body_mb=0.5)
+    settings = Settings(verifier_workers=2, group_deadline_s=1.0, api_keys="k1,k2", max_body_mb=0.5,
+                        max_groups=50, max_responses=200)
     yield from serve(create_app(settings, reward_model=LengthRM(fail_on="RM-FAILS")))
 
 

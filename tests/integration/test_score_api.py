@@ -237,3 +237,13 @@ def test_metrics_expose_the_families(length_server: Served) -> None:
         assert family in text, family
     assert 'hero_verifier_outcomes_total{status="no_answer"}' in text
     assert "x-request-id" in httpx.get(f"{length_server.base_url}/health").headers
+
+
+@pytest.mark.parametrize(("groups", "per_group", "setting"),
+                         [(51, 1, "HERO_MAX_GROUPS"), (3, 70, "HERO_MAX_RESPONSES")])
+def test_too_many_groups_or_responses_get_413_naming_the_limit(
+        length_server: Served, groups: int, per_group: int, setting: str) -> None:
+    body = {"groups": [{"reference": "1", "responses": ["\\boxed{1}"] * per_group}] * groups}
+    reply = httpx.post(f"{length_server.base_url}/score", json=body, headers=AUTH, timeout=30)
+    assert reply.status_code == 413
+    assert setting in reply.json()["detail"]

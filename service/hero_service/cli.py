@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -44,10 +43,10 @@ def load_settings(overrides: dict[str, Any]) -> Settings:
 
 def serve(settings: Settings) -> None:
     from hero_service.app import create_app
+    from hero_service.logs import configure_logging
     from hero_service.server import build_server
 
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     build_server(create_app(settings), settings).run()
 
 

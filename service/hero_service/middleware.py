@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from hero_service import logs
 from hero_service.metrics import Metrics
 
 Scope = MutableMapping[str, Any]
@@ -47,13 +48,15 @@ class RequestContextMiddleware:
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
         path: str = scope.get("path", "")
         route = path if path in _ROUTES else "other"
+        token = logs.request_id.set(request_id)
         status = 500
         response_started = False
 
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             status = await self._too_large(send, request_id)
-            self._record(scope, route, status, started, request_id)
+            self._record(scope, route, status, started)
+            logs.request_id.reset(token)
             return
 
         received = 0
@@ -82,7 +85,8 @@ class RequestContextMiddleware:
             if not response_started:
                 status = await self._too_large(send, request_id)
         finally:
-            self._record(scope, route, status, started, request_id)
+            self._record(scope, route, status, started)
+            logs.request_id.reset(token)
 
     async def _too_large(self, send: Send, request_id: str) -> int:
         body = json.dumps({"detail": f"request body exceeds the limit of {self.max_body_bytes} bytes "
@@ -94,9 +98,8 @@ class RequestContextMiddleware:
         await send({"type": "http.response.body", "body": body})
         return 413
 
-    def _record(self, scope: Scope, route: str, status: int, started: float, request_id: str) -> None:
+    def _record(self, scope: Scope, route: str, status: int, started: float) -> None:
         elapsed = time.perf_counter() - started
         self.metrics.requests.labels(route=route, status=str(status)).inc()
         self.metrics.request_duration.labels(route=route).observe(elapsed)
-        log.info("%s %s %d %.1fms", scope.get("method", "?"), scope.get("path", ""), status,
-                 elapsed * 1000, extra={"request_id": request_id})
+        log.info("%s %s %d %.1fms", scope.get("method", "?"), scope.get("path", ""), status, elapsed * 1000)

@@ -36,5 +36,7 @@ def build_server(app: FastAPI, settings: Settings) -> HeroServer:
         access_log=False,
         timeout_graceful_shutdown=int(settings.drain_timeout_s),
         lifespan="on",
+        # Logging is configured by hero_service.logs; uvicorn must not replace it.
+        log_config=None,
     )
     return HeroServer(config, app.state.hero)

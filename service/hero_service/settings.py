@@ -97,6 +97,8 @@ class Settings(BaseSettings):
 
     # --- logging ---
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    log_format: Literal["json", "text"] = Field("text", description="json: one JSON object per line "
+                                                "(for log shippers); text: for people.")
 
     @model_validator(mode="after")
     def _check_bands(self) -> Settings:

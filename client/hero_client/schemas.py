@@ -165,6 +165,12 @@ class OpenRLHFResponse(_Model):
     extra_logs: dict[str, list[float]]
 
 
+class ErrorResponse(_Model):
+    """Every error answer: a message, or (422) a list of ``{loc, msg, type}`` naming the fields."""
+
+    detail: str | list[dict[str, Any]]
+
+
 class HealthResponse(_Model):
     status: Literal["ok", "starting", "draining"]
     reason: str | None = None

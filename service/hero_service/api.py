@@ -8,11 +8,12 @@ import platform
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import Field
 
 from hero_client.schemas import (
+    ErrorResponse,
     HealthResponse,
     InfoResponse,
     ModelInfoOut,
@@ -31,6 +32,14 @@ from hero_service.state import ServerState
 log = logging.getLogger(__name__)
 
 router = APIRouter()
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "No valid API key (when HERO_API_KEYS is set)."},
+    413: {"model": ErrorResponse, "description": "The request exceeds a size limit named in the message."},
+    429: {"model": ErrorResponse, "description": "The RM queue is full; retry after Retry-After seconds."},
+    503: {"model": ErrorResponse, "description": "Starting or draining; retry after Retry-After seconds."},
+}
+_PROBE_503: dict[int | str, dict[str, Any]] = {503: {"model": HealthResponse, "description": "Not ready."}}
 
 
 class NotServingError(Exception):
@@ -111,14 +120,14 @@ class OpenRLHFQuery(ScoreParams):
     key: str | None = Field(None, description="API key, for clients that cannot send headers.")
 
 
-@router.post("/score", dependencies=[Authorized])
+@router.post("/score", dependencies=[Authorized], responses=_ERRORS)
 async def score(body: ScoreRequest, state: Serving) -> ScoreResponse:
     """HERO rewards for rollout groups (or parts of groups)."""
     _check_size(body, state)
     return await state.scorer.score(body)
 
 
-@router.post("/get_reward", dependencies=[Authorized])
+@router.post("/get_reward", dependencies=[Authorized], responses=_ERRORS)
 async def get_reward(
     body: OpenRLHFRequest, query: Annotated[OpenRLHFQuery, Query()], state: Serving
 ) -> OpenRLHFResponse:
@@ -141,7 +150,7 @@ async def get_reward(
     return openrlhf.to_response(result.groups, samples)
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthResponse, responses=_PROBE_503)
 async def health(state: State) -> JSONResponse:
     """Liveness: 200 while the process is healthy, 503 once startup has failed."""
     if state.failure is not None:
@@ -151,7 +160,7 @@ async def health(state: State) -> JSONResponse:
     return JSONResponse(HealthResponse(status=status).model_dump())
 
 
-@router.get("/ready")
+@router.get("/ready", response_model=HealthResponse, responses=_PROBE_503)
 async def ready(state: State) -> JSONResponse:
     """Readiness: 200 only while the model is loaded and warm and the verifier pool is up."""
     reason = state.not_ready_reason
@@ -162,13 +171,13 @@ async def ready(state: State) -> JSONResponse:
                         headers={"Retry-After": "5"})
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(state: State) -> Response:
     """Prometheus text format."""
     return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/info", dependencies=[Authorized])
+@router.get("/info", dependencies=[Authorized], responses={401: _ERRORS[401]})
 async def info(state: State) -> InfoResponse:
     """The model, versions, default parameters, verifier and batching settings."""
     _, defaults = resolve_params(ScoreParams(), state.settings)

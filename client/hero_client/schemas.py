@@ -21,6 +21,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _Reply(BaseModel):
+    """Server answers ignore fields they do not know, so an older client survives a newer server."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
 class Message(_Model):
     """One chat turn of a prompt."""
 
@@ -99,7 +105,7 @@ class ScoreParams(_Model):
     extract: ExtractMode | None = None
 
 
-class ResolvedParams(_Model):
+class ResolvedParams(_Reply):
     """The parameters actually used, after server defaults and the preset."""
 
     mode: Mode
@@ -124,7 +130,7 @@ class ScoreRequest(_Model):
     params: ScoreParams = Field(default_factory=ScoreParams)
 
 
-class GroupOut(_Model):
+class GroupOut(_Reply):
     """Rewards for the responses of one group entry, aligned with its ``responses``."""
 
     id: str
@@ -143,7 +149,7 @@ class GroupOut(_Model):
     group_size: int
 
 
-class ScoreResponse(_Model):
+class ScoreResponse(_Reply):
     groups: list[GroupOut]
     sigma_ref: float | None = Field(
         None, description="The sigma_ref used for this request's groups (None for an empty request)."
@@ -159,24 +165,24 @@ class OpenRLHFRequest(BaseModel):
     labels: list[Any] = Field(default_factory=list)
 
 
-class OpenRLHFResponse(_Model):
+class OpenRLHFResponse(_Reply):
     rewards: list[float]
     scores: list[float]
     extra_logs: dict[str, list[float]]
 
 
-class ErrorResponse(_Model):
+class ErrorResponse(_Reply):
     """Every error answer: a message, or (422) a list of ``{loc, msg, type}`` naming the fields."""
 
     detail: str | list[dict[str, Any]]
 
 
-class HealthResponse(_Model):
+class HealthResponse(_Reply):
     status: Literal["ok", "starting", "draining"]
     reason: str | None = None
 
 
-class ModelInfoOut(_Model):
+class ModelInfoOut(_Reply):
     model_id: str
     kind: str
     device: str
@@ -184,7 +190,7 @@ class ModelInfoOut(_Model):
     max_length: int
 
 
-class InfoResponse(_Model):
+class InfoResponse(_Reply):
     name: str
     version: str
     model: ModelInfoOut

@@ -34,6 +34,8 @@ class Metrics:
         PlatformCollector(registry=r)
         self.requests = Counter("hero_requests", "HTTP requests by route and status.",
                                 ["route", "status"], registry=r)
+        self.in_flight = Gauge("hero_requests_in_flight", "HTTP requests being handled, by route.", ["route"],
+                               registry=r)
         self.request_duration = Histogram("hero_request_duration_seconds", "HTTP request latency.",
                                           ["route"], buckets=_DURATION_BUCKETS, registry=r)
         self.queue_size = Gauge("hero_queue_size", "Items waiting for the reward model.", registry=r)

@@ -49,6 +49,7 @@ class RequestContextMiddleware:
         path: str = scope.get("path", "")
         route = path if path in _ROUTES else "other"
         token = logs.request_id.set(request_id)
+        in_flight = self.metrics.in_flight.labels(route=route)
         status = 500
         response_started = False
 
@@ -79,12 +80,14 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        in_flight.inc()
         try:
             await self.app(scope, limited_receive, tagged_send)
         except _BodyTooLargeError:
             if not response_started:
                 status = await self._too_large(send, request_id)
         finally:
+            in_flight.dec()
             self._record(scope, route, status, started)
             logs.request_id.reset(token)
 

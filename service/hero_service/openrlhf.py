@@ -86,14 +86,16 @@ def to_entries(
     return entries, samples
 
 
+LOG_KEYS = ("verifier", "rm_score", "weight", "partial", "ungradable", "truncated", "prefix_mismatch",
+            "server_error")
+"""Every ``extra_logs`` key, always all of them: OpenRLHF merges the samples' logs key by key."""
+
+
 def to_response(groups: Sequence[GroupOut], samples: Sequence[Sample]) -> OpenRLHFResponse:
     """Per-sample lists aligned with ``query``, numeric only (OpenRLHF tensors every value)."""
     rewards: list[float] = []
     scores: list[float] = []
-    logs: dict[str, list[float]] = {
-        "verifier": [], "rm_score": [], "weight": [], "partial": [], "ungradable": [], "truncated": [],
-        "prefix_mismatch": [],
-    }
+    logs: dict[str, list[float]] = {key: [] for key in LOG_KEYS}
     for sample in samples:
         group, k = groups[sample.entry], sample.position
         rm_score = group.rm_scores[k]
@@ -108,12 +110,13 @@ def to_response(groups: Sequence[GroupOut], samples: Sequence[Sample]) -> OpenRL
         logs["ungradable"].append(float(ungradable))
         logs["truncated"].append(float(group.truncated[k]))
         logs["prefix_mismatch"].append(float(not sample.prefix_found))
+        logs["server_error"].append(0.0)
     return OpenRLHFResponse(rewards=rewards, scores=scores, extra_logs=logs)
 
 
 def failed_response(count: int) -> OpenRLHFResponse:
     """Zeros with a flag: OpenRLHF kills the run after five non-2xx answers, so never send one for
     an item that could not be graded."""
-    zeros = [0.0] * count
-    return OpenRLHFResponse(rewards=zeros, scores=zeros,
-                            extra_logs={"ungradable": [1.0] * count, "server_error": [1.0] * count})
+    logs = {key: [0.0] * count for key in LOG_KEYS}
+    logs["ungradable"] = logs["server_error"] = [1.0] * count
+    return OpenRLHFResponse(rewards=[0.0] * count, scores=[0.0] * count, extra_logs=logs)

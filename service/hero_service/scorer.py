@@ -6,6 +6,7 @@ No web import: the HTTP layer translates requests into ``ScoreRequest`` and call
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Sequence
@@ -16,10 +17,12 @@ from hero_service.assembler import GroupAssembler
 from hero_service.hero import GroupReward, HeroParams, SigmaTracker, combine, group_sigma
 from hero_service.metrics import Metrics
 from hero_service.params import resolve_params
-from hero_service.reward_model.base import RewardModel, RMItem, RMScore
+from hero_service.reward_model.base import QueueFullError, RewardModel, RMItem, RMScore
 from hero_service.settings import Settings
 from hero_service.verifier import VerifierPool, VerifyRequest
 from hero_service.verifier.verdict import Verdict
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +120,29 @@ class Scorer:
         prompt = group.prompt if isinstance(group.prompt, str) else [m.model_dump() for m in group.prompt]
         verdicts, scores = await asyncio.gather(
             self._verify([VerifyRequest(reference, r, wire.extract) for r in group.responses]),
-            self._rm.score([RMItem(prompt, r, reference) for r in group.responses]),
+            self._score([RMItem(prompt, r, reference) for r in group.responses]),
         )
         return RawResults(tuple(verdicts), tuple(scores))
 
+    async def _score(self, items: list[RMItem]) -> list[RMScore]:
+        try:
+            return await self._rm.score(items)
+        except QueueFullError:
+            raise  # overload is the caller's to retry (429), not a grading failure
+        except Exception:
+            # A failing RM must not cost the verifier's verdicts: the items get status "error" and
+            # rewards from their verifier stratum alone.
+            log.exception("reward model failed on %d items", len(items))
+            self._metrics.rm_errors.inc(len(items))
+            return [RMScore(None, status="error") for _ in items]
+
     async def _verify(self, items: list[VerifyRequest]) -> list[Verdict]:
         started = time.perf_counter()
-        verdicts = await self._verifier.verify(items)
+        try:
+            verdicts = await self._verifier.verify(items)
+        except Exception:  # the pool answers per item; this guards against a bug in it
+            log.exception("verifier failed on %d items", len(items))
+            verdicts = [Verdict(False, "error") for _ in items]
         self._metrics.verification_duration.observe(time.perf_counter() - started)
         self._metrics.observe_verdicts(verdicts)
         return verdicts

@@ -52,3 +52,27 @@ def test_invalid_settings_exit_with_a_fix_it_message() -> None:
                           text=True, timeout=60)
     assert done.returncode == 2
     assert "HERO_ALPHA + HERO_BETA must be < 1" in done.stderr
+
+
+def test_sigterm_lets_requests_in_flight_finish(start: Callable[..., Process]) -> None:
+    import asyncio
+
+    server = start()
+    groups = [{"reference": str(i), "responses": [f"{'work ' * 200}\\boxed{{{i + k % 2}}}" for k in range(16)]}
+              for i in range(8)]
+
+    async def traffic() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=120) as client:
+            flight = [asyncio.create_task(client.post("/score", json={"groups": [g]})) for g in groups]
+            in_flight = f'hero_requests_in_flight{{route="/score"}} {float(len(groups))}'
+            for _ in range(600):
+                if in_flight in (await client.get("/metrics")).text:
+                    break
+                await asyncio.sleep(0.01)
+            server.proc.send_signal(signal.SIGTERM)
+            return list(await asyncio.gather(*flight))
+
+    replies = asyncio.run(traffic())
+    assert [r.status_code for r in replies] == [200] * len(groups)
+    assert all(len(r.json()["groups"][0]["rewards"]) == 16 for r in replies)
+    assert server.proc.wait(timeout=60) in (0, -signal.SIGTERM)

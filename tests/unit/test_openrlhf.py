@@ -65,3 +65,13 @@ def test_response_lists_align_with_query_and_are_numeric() -> None:
     assert out.extra_logs["rm_score"] == [0.0, 2.0]
     assert out.extra_logs["prefix_mismatch"] == [0.0, 1.0]
     assert all(len(v) == 2 for v in out.extra_logs.values())
+
+
+def test_a_failed_answer_has_the_same_log_keys_as_a_graded_one() -> None:
+    from hero_service.openrlhf import LOG_KEYS, failed_response
+
+    failed = failed_response(2)
+    assert tuple(failed.extra_logs) == LOG_KEYS
+    assert failed.rewards == [0.0, 0.0]
+    assert failed.extra_logs["server_error"] == [1.0, 1.0]
+    assert to_response([], []).extra_logs.keys() == failed.extra_logs.keys()

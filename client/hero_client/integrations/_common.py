@@ -1,0 +1,132 @@
+"""What the trainer adapters share: settings from the environment, group ids, JSON conversion."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from hero_client._client import AsyncHeroClient, HeroClient
+from hero_client._config import Retries
+from hero_client.schemas import ScoreParams
+
+__all__ = ["AdapterSettings", "AdvantageNormalizationWarning", "group_id", "to_jsonable", "to_reference"]
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+class AdvantageNormalizationWarning(UserWarning):
+    """The trainer divides advantages by the group std, which cancels HERO's weight and bands."""
+
+
+def warn_std_normalization(setting: str) -> None:
+    """Say which trainer setting to change; called once per adapter instance."""
+    warnings.warn(
+        "The trainer divides each group's advantages by the group's reward std. That cancels HERO's "
+        f"variance-aware weight and its band widths exactly. Set {setting} for mean-only centring.",
+        AdvantageNormalizationWarning,
+        stacklevel=3,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterSettings:
+    """How an adapter reaches the server. Built by ``resolve`` from keyword overrides, then these
+    environment variables, then defaults:
+
+    ``HERO_URL`` (comma-separated base URLs), ``HERO_API_KEY``, ``HERO_GROUP_SIZE``, ``HERO_MODE``,
+    ``HERO_SESSION``, ``HERO_PARAMS`` (a JSON object of further ``ScoreParams``), ``HERO_TIMEOUT``
+    (seconds), ``HERO_RETRIES`` (attempts).
+    """
+
+    urls: tuple[str, ...] = (DEFAULT_URL,)
+    api_key: str | None = None
+    group_size: int | None = None
+    params: ScoreParams = field(default_factory=ScoreParams)
+    timeout: float = 180.0
+    retries: int = 5
+
+    # Keyword overrides an adapter accepts (e.g. veRL's reward_kwargs); others are not ours.
+    KEYS = frozenset({"url", "api_key", "group_size", "mode", "session", "params", "timeout", "retries"})
+
+    @classmethod
+    def resolve(
+        cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> AdapterSettings:
+        """Settings from ``overrides`` (keys in ``KEYS``; others ignored), then the environment."""
+        env = os.environ if environ is None else environ
+        over = {k: v for k, v in (overrides or {}).items() if k in cls.KEYS and v is not None}
+
+        url = over.get("url", env.get("HERO_URL") or DEFAULT_URL)
+        urls = tuple(u.strip() for u in url.split(",") if u.strip()) if isinstance(url, str) else tuple(url)
+        size = over.get("group_size", env.get("HERO_GROUP_SIZE") or None)
+
+        params: dict[str, Any] = json.loads(env["HERO_PARAMS"]) if env.get("HERO_PARAMS") else {}
+        for key in ("mode", "session"):
+            if env.get(f"HERO_{key.upper()}"):
+                params[key] = env[f"HERO_{key.upper()}"]
+        params.update(dict(over.get("params", {})))
+        params.update({k: over[k] for k in ("mode", "session") if k in over})
+
+        return cls(
+            urls=urls,
+            api_key=over.get("api_key", env.get("HERO_API_KEY") or None),
+            group_size=int(size) if size is not None else None,
+            params=ScoreParams.model_validate(params),
+            timeout=float(over.get("timeout", env.get("HERO_TIMEOUT") or 180.0)),
+            retries=int(over.get("retries", env.get("HERO_RETRIES") or 5)),
+        )
+
+    @property
+    def client_key(self) -> tuple[Any, ...]:
+        """What the client depends on: adapters cache one client per distinct key."""
+        return (self.urls, self.api_key, self.timeout, self.retries)
+
+    def _timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
+
+    def client(self, transport: httpx.BaseTransport | None = None) -> HeroClient:
+        return HeroClient(self.urls, api_key=self.api_key, timeout=self._timeout(),
+                          retries=Retries(self.retries), transport=transport)
+
+    def async_client(self, transport: httpx.AsyncBaseTransport | None = None) -> AsyncHeroClient:
+        return AsyncHeroClient(self.urls, api_key=self.api_key, timeout=self._timeout(),
+                               retries=Retries(self.retries), transport=transport)
+
+
+def group_id(namespace: str, *parts: Any) -> str:
+    """A stable id from JSON-able parts, the same in every process that sees the same parts."""
+    text = json.dumps([to_jsonable(p) for p in parts], ensure_ascii=False, sort_keys=True)
+    return f"{namespace}-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON values from what trainers hand over: numpy scalars and arrays (parquet columns),
+    tensors, tuples. Imports none of them: anything with ``tolist()`` is converted by it."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return to_jsonable(tolist())
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    return str(value)
+
+
+def to_reference(value: Any) -> Any:
+    """A reference answer for the wire: JSON-clean, and a one-element list unwrapped (parquet often
+    stores a single answer as a length-1 array)."""
+    plain = to_jsonable(value)
+    while isinstance(plain, list) and len(plain) == 1:
+        plain = plain[0]
+    return plain

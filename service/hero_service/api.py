@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import platform
@@ -92,6 +93,8 @@ def _authorized(request: Request, state: State) -> None:
     keys = state.settings.api_key_list
     if not keys:
         return
+    if request.url.path in _PROBES and not state.settings.protect_probes:
+        return
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
@@ -106,6 +109,8 @@ def _authorized(request: Request, state: State) -> None:
     if not matched:
         raise UnauthorizedError
 
+
+_PROBES = frozenset({"/health", "/ready", "/metrics"})
 
 Serving = Annotated[ServerState, Depends(_serving)]
 Authorized = Depends(_authorized)
@@ -124,7 +129,11 @@ class OpenRLHFQuery(ScoreParams):
 async def score(body: ScoreRequest, state: Serving) -> ScoreResponse:
     """HERO rewards for rollout groups (or parts of groups)."""
     _check_size(body, state)
-    return await state.scorer.score(body)
+    try:
+        return await asyncio.wait_for(state.scorer.score(body), state.settings.request_timeout_s)
+    except asyncio.TimeoutError:
+        raise NotServingError(f"the request took longer than HERO_REQUEST_TIMEOUT_S "
+                              f"({state.settings.request_timeout_s:g} s); retry, or send fewer groups") from None
 
 
 @router.post("/get_reward", dependencies=[Authorized], responses=_ERRORS)
@@ -141,7 +150,7 @@ async def get_reward(
     request = ScoreRequest(groups=entries, params=params)
     _check_size(request, state)
     try:
-        result = await state.scorer.score(request)
+        result = await asyncio.wait_for(state.scorer.score(request), state.settings.request_timeout_s)
     except (QueueFullError, NotServingError):
         raise
     except Exception:
@@ -150,7 +159,7 @@ async def get_reward(
     return openrlhf.to_response(result.groups, samples)
 
 
-@router.get("/health", response_model=HealthResponse, responses=_PROBE_503)
+@router.get("/health", response_model=HealthResponse, responses=_PROBE_503, dependencies=[Authorized])
 async def health(state: State) -> JSONResponse:
     """Liveness: 200 while the process is healthy, 503 once startup has failed."""
     if state.failure is not None:
@@ -160,7 +169,7 @@ async def health(state: State) -> JSONResponse:
     return JSONResponse(HealthResponse(status=status).model_dump())
 
 
-@router.get("/ready", response_model=HealthResponse, responses=_PROBE_503)
+@router.get("/ready", response_model=HealthResponse, responses=_PROBE_503, dependencies=[Authorized])
 async def ready(state: State) -> JSONResponse:
     """Readiness: 200 only while the model is loaded and warm and the verifier pool is up."""
     reason = state.not_ready_reason
@@ -171,7 +180,7 @@ async def ready(state: State) -> JSONResponse:
                         headers={"Retry-After": "5"})
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=PlainTextResponse, dependencies=[Authorized])
 async def metrics(state: State) -> Response:
     """Prometheus text format."""
     return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

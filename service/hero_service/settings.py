@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     max_responses: int = Field(16384, ge=1, description="Most responses in one request (413 above).")
     max_chars: int = Field(64_000_000, ge=1, description="Most characters of prompts, references and "
                            "responses in one request (413 above).")
+    request_timeout_s: float = Field(170.0, gt=0, description="Longest a scoring request may take "
+                                     "(then 503 with Retry-After; /get_reward answers zeros flagged server_error). "
+                                     "Keep it above HERO_GROUP_DEADLINE_S and below the trainer's client timeout "
+                                     "(OpenRLHF: 180 s).")
+    protect_probes: bool = Field(False, description="Require the API key on /health, /ready and /metrics "
+                                 "too (they are open by default for probes and scrapers).")
     max_body_mb: float = Field(32.0, gt=0, description="Largest request body accepted (413 above).")
     drain_timeout_s: float = Field(30.0, ge=0, description="On SIGTERM, how long in-flight requests "
                                    "may take to finish.")
@@ -109,6 +115,12 @@ class Settings(BaseSettings):
             )
         if self.w_min is not None and self.w_max is not None and self.w_min > self.w_max:
             raise ValueError(f"HERO_W_MIN ({self.w_min}) must be <= HERO_W_MAX ({self.w_max}).")
+        if self.request_timeout_s <= self.group_deadline_s:
+            raise ValueError(
+                f"HERO_REQUEST_TIMEOUT_S ({self.request_timeout_s}) must exceed HERO_GROUP_DEADLINE_S "
+                f"({self.group_deadline_s}), or a part waiting for its group times out before the group is "
+                "scored as partial."
+            )
         if self.rm_model is not None and not self.rm_model.strip():
             raise ValueError("HERO_RM_MODEL is empty; unset it for the embedded default, or give a hub "
                              "id or a local path.")

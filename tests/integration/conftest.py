@@ -43,10 +43,12 @@ def serve(app: FastAPI) -> Iterator[Served]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     served = Served(app, f"http://127.0.0.1:{port}", server, thread)
+    keys = state.settings.api_key_list
+    headers = {"Authorization": f"Bearer {keys[0]}"} if keys else {}
     deadline = time.monotonic() + 120
     while True:
         try:
-            if httpx.get(f"{served.base_url}/ready", timeout=5).status_code == 200:
+            if httpx.get(f"{served.base_url}/ready", headers=headers, timeout=5).status_code == 200:
                 break
         except httpx.TransportError:
             pass

@@ -127,3 +127,37 @@ def test_a_client_that_hangs_up_does_not_break_its_group(make_server: Callable[.
     assert group["group_size"] == 2
     assert group["verifier"] == [0]
     assert httpx.get(f"{served.base_url}/ready").status_code == 200
+
+
+class SlowRM(LengthRM):
+    """Takes longer than the request deadline for responses that ask for it."""
+
+    async def score(self, items: Sequence[RMItem]) -> list[RMScore]:
+        if any("SLOW" in item.response for item in items):
+            await asyncio.sleep(5)
+        return await super().score(items)
+
+
+def test_the_request_deadline(make_server: Callable[..., Served]) -> None:
+    served = make_server(Settings(verifier_workers=1, group_deadline_s=0.5, request_timeout_s=1.5),
+                         reward_model=SlowRM())
+    slow = httpx.post(f"{served.base_url}/score", timeout=30,
+                      json={"groups": [{"reference": "1", "responses": ["SLOW \\boxed{1}"]}]})
+    assert slow.status_code == 503
+    assert "HERO_REQUEST_TIMEOUT_S" in slow.json()["detail"]
+    assert "retry-after" in slow.headers
+    orlhf = httpx.post(f"{served.base_url}/get_reward", timeout=30,
+                       json={"query": ["Q SLOW \\boxed{1}"], "prompts": ["Q"], "labels": ["1"]})
+    assert orlhf.status_code == 200
+    assert orlhf.json()["rewards"] == [0.0]
+    assert orlhf.json()["extra_logs"]["server_error"] == [1.0]
+    fast = httpx.post(f"{served.base_url}/score", timeout=30,
+                      json={"groups": [{"reference": "1", "responses": ["\\boxed{1}"]}]})
+    assert fast.status_code == 200
+
+
+def test_probes_can_be_closed_too(make_server: Callable[..., Served]) -> None:
+    served = make_server(Settings(verifier_workers=1, api_keys="k", protect_probes=True), reward_model=LengthRM())
+    for path in ("/health", "/metrics"):
+        assert httpx.get(f"{served.base_url}{path}").status_code == 401
+        assert httpx.get(f"{served.base_url}{path}", headers={"Authorization": "Bearer k"}).status_code == 200

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
@@ -96,6 +97,11 @@ class _BaseClient:
     @staticmethod
     def _score_body(groups: Sequence[GroupLike], params: ParamsLike | None) -> bytes:
         request = ScoreRequest.model_validate({"groups": list(groups), "params": params or {}})
+        for group in request.groups:
+            # The body is built once and resent as-is on a retry, so a part the server already
+            # received under this id is recognised instead of counted twice.
+            if group.size > len(group.responses) and group.part_id is None:
+                group.part_id = uuid.uuid4().hex
         # Unset fields stay off the wire, so the server's defaults apply to them.
         return request.model_dump_json(exclude_none=True).encode()
 

@@ -59,6 +59,10 @@ class GroupIn(_Model):
     group_size: Annotated[int, Field(ge=1)] | None = Field(
         None, description="Responses in the whole group; defaults to len(responses)."
     )
+    part_id: _ID | None = Field(
+        None, description="Idempotency key of a part: a retried part with the same id is answered from "
+        "the first, not counted twice. HeroClient sets one on every part."
+    )
 
     @field_validator("reference", mode="before")
     @classmethod

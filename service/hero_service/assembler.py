@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -56,22 +57,35 @@ class GroupAssembler(Generic[P, R]):
         deadline_s: float,
         close: Callable[[str, list[P], bool], R],
         on_partial: Callable[[str, int, int], None] | None = None,
+        remember_parts: int = 16384,
     ) -> None:
         self._deadline_s = deadline_s
         self._close = close
         self._on_partial = on_partial
         self._open: dict[str, _Group[P, R]] = {}
         self._flushed = False
+        # Keyed parts of open and recently closed groups, so a retried part is answered, not re-added.
+        self._parts: OrderedDict[tuple[str, str], Ticket[R]] = OrderedDict()
+        self._remember_parts = remember_parts
 
     @property
     def waiting(self) -> int:
         """Groups that have some parts but are not complete yet."""
         return len(self._open)
 
-    def add(self, group_id: str, size: int, count: int, payload: P) -> Ticket[R]:
-        """Join a part of ``count`` responses to group ``group_id`` of ``size`` responses."""
+    def seen(self, group_id: str, part_key: str) -> Ticket[R] | None:
+        """The ticket of a part already joined under ``part_key`` (a client's retry), if any."""
+        return self._parts.get((group_id, part_key))
+
+    def add(self, group_id: str, size: int, count: int, payload: P, part_key: str | None = None) -> Ticket[R]:
+        """Join a part of ``count`` responses to group ``group_id`` of ``size`` responses.
+
+        A part whose ``part_key`` was seen before for this group gets the first one's ticket back.
+        """
         if count < 1 or count > size:
             raise ValueError(f"a part of {count} responses cannot belong to a group of {size}")
+        if part_key is not None and (known := self.seen(group_id, part_key)) is not None:
+            return known
         loop = asyncio.get_running_loop()
         group = self._open.get(group_id)
         if group is not None and group.received + count > group.size:
@@ -88,6 +102,10 @@ class GroupAssembler(Generic[P, R]):
             log.warning("group %s: part says group_size %d, first part said %d; keeping %d",
                         group_id, size, group.size, group.size)
         ticket = Ticket[R](group_id, group.received, count, loop.create_future())
+        if part_key is not None:
+            self._parts[(group_id, part_key)] = ticket
+            while len(self._parts) > self._remember_parts:
+                self._parts.popitem(last=False)
         group.received += count
         group.payloads.append(payload)
         group.tickets.append(ticket)

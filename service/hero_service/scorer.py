@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hero_client.schemas import GroupIn, GroupOut, ResolvedParams, ScoreRequest, ScoreResponse
-from hero_service.assembler import GroupAssembler
+from hero_service.assembler import GroupAssembler, Ticket
 from hero_service.hero import GroupReward, HeroParams, SigmaTracker, combine, group_sigma
 from hero_service.metrics import Metrics
 from hero_service.params import resolve_params
@@ -86,34 +86,39 @@ class Scorer:
     async def score(self, request: ScoreRequest) -> ScoreResponse:
         """Rewards for every response of every group entry in ``request``."""
         params, wire = resolve_params(request.params, self._settings)
+        groups = request.groups
+        # A part the assembler already holds (a client's retry) needs no second verification.
+        retried: dict[int, Ticket[Combined]] = {
+            i: ticket for i, g in enumerate(groups)
+            if g.part_id is not None and (ticket := self._assembler.seen(str(g.id), g.part_id)) is not None
+        }
+        fresh = [i for i in range(len(groups)) if i not in retried]
         # Start every entry's heavy work at once: the verifier pool and the RM batcher both gain from
         # seeing the whole request.
-        raws = await asyncio.gather(*(self._raw(g, wire) for g in request.groups))
+        raws = dict(zip(fresh, await asyncio.gather(*(self._raw(groups[i], wire) for i in fresh)), strict=True))
 
-        outputs: list[GroupOut | None] = [None] * len(request.groups)
-        complete = [i for i, g in enumerate(request.groups) if g.size == len(g.responses)]
+        outputs: list[GroupOut | None] = [None] * len(groups)
+        complete = [i for i in fresh if groups[i].size == len(groups[i].responses)]
         sigma_ref, scored = self._combine_complete([raws[i] for i in complete], params, wire)
         for i, group in zip(complete, scored, strict=True):
-            outputs[i] = self._out(request.groups[i], group, 0, partial=False)
+            outputs[i] = self._out(groups[i], group, 0, partial=False)
 
-        parts = [i for i, g in enumerate(request.groups) if g.size > len(g.responses)]
-        tickets = [
-            self._assembler.add(
-                str(request.groups[i].id), request.groups[i].size, len(request.groups[i].responses),
-                _Part(raws[i], params, wire),
-            )
-            for i in parts
-        ]
-        for i, ticket in zip(parts, tickets, strict=True):
+        tickets = dict(retried)
+        for i in fresh:
+            g = groups[i]
+            if g.size > len(g.responses):
+                tickets[i] = self._assembler.add(str(g.id), g.size, len(g.responses), _Part(raws[i], params, wire),
+                                                 part_key=g.part_id)
+        for i, ticket in sorted(tickets.items()):
             assembled, partial = await ticket.result()
-            outputs[i] = self._out(request.groups[i], assembled, ticket.offset, partial=partial)
+            outputs[i] = self._out(groups[i], assembled, ticket.offset, partial=partial)
 
-        groups = [o for o in outputs if o is not None]
-        if sigma_ref is None and groups:
-            sigma_ref = groups[0].sigma_ref
+        answered = [o for o in outputs if o is not None]
+        if sigma_ref is None and answered:
+            sigma_ref = answered[0].sigma_ref
         if sigma_ref is None:
             sigma_ref = self._sigma.current(wire.session)
-        return ScoreResponse(groups=groups, sigma_ref=sigma_ref, params=wire)
+        return ScoreResponse(groups=answered, sigma_ref=sigma_ref, params=wire)
 
     async def _raw(self, group: GroupIn, wire: ResolvedParams) -> RawResults:
         reference = group.reference

@@ -71,7 +71,8 @@ def test_a_duplicated_prompt_in_one_batch_forms_two_groups(server: Served) -> No
 
 
 def test_shutdown_answers_parts_that_are_still_waiting(make_server: Callable[..., Served]) -> None:
-    served = make_server(Settings(verifier_workers=1, group_deadline_s=600), reward_model=LengthRM())
+    served = make_server(Settings(verifier_workers=1, group_deadline_s=600, request_timeout_s=900),
+                         reward_model=LengthRM())
 
     def waiting_part() -> httpx.Response:
         return httpx.post(f"{served.base_url}/score", timeout=60, json={
@@ -94,3 +95,20 @@ def test_shutdown_answers_parts_that_are_still_waiting(make_server: Callable[...
     group = reply.json()["groups"][0]
     assert group["partial"] is True
     assert group["verifier"] == [1]
+
+
+def test_a_part_sent_twice_with_its_part_id_counts_once(server: Served) -> None:
+    part = {"id": "retry", "reference": "1", "group_size": 2}
+
+    async def send() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+            return list(await asyncio.gather(
+                client.post("/score", json={"groups": [{**part, "part_id": "a", "responses": ["\\\\boxed{1}"]}]}),
+                client.post("/score", json={"groups": [{**part, "part_id": "a", "responses": ["\\\\boxed{1}"]}]}),
+                client.post("/score", json={"groups": [{**part, "part_id": "b", "responses": ["\\\\boxed{2}"]}]})))
+
+    first, retry, other = (r.json()["groups"][0] for r in asyncio.run(send()))
+    assert first == retry
+    assert first["partial"] is False
+    assert first["group_size"] == other["group_size"] == 2
+    assert first["verifier"] + other["verifier"] in ([1, 0], [0, 1])

@@ -115,3 +115,16 @@ async def test_parts_joining_after_flush_are_answered_at_once() -> None:
     late = assembler.add("g", 4, 1, ["a"])
     assert late.future.done()
     assert late.future.result() == (["a"], True)
+
+
+async def test_a_retried_part_is_answered_not_counted_twice() -> None:
+    assembler, recorder = make()
+    first = assembler.add("g", 2, 1, ["a"], part_key="p1")
+    again = assembler.add("g", 2, 1, ["a"], part_key="p1")
+    assert again is first
+    assert assembler.seen("g", "p1") is first
+    other = assembler.add("g", 2, 1, ["b"], part_key="p2")
+    assert await other.result() == (["a", "b"], False)
+    # After the group closed, a late retry still gets the group's answer.
+    assert await assembler.add("g", 2, 1, ["a"], part_key="p1").result() == (["a", "b"], False)
+    assert len(recorder.calls) == 1

@@ -77,7 +77,21 @@ async def test_score_one_sends_a_part_and_returns_its_reward(make_client: MakeCl
     assert (scored.group_id, scored.group_size, scored.verifier) == ("g-1", 8, 1)
     assert scored.graded
     group = fake.bodies()[0]["groups"][0]
+    part_id = group.pop("part_id")
+    assert len(part_id) == 32
     assert group == {"id": "g-1", "prompt": "Q", "reference": "2", "responses": ["\\boxed{2}"], "group_size": 8}
+
+
+async def test_a_retried_part_carries_the_same_part_id(make_client: MakeClient, fake: FakeHero) -> None:
+    fake.fail(status(503, "busy", retry_after="0"))
+    await call(make_client().score_one("Q", 2, "\\boxed{2}", group_id="g-1", group_size=8))
+    first, retry = (body["groups"][0]["part_id"] for body in fake.bodies())
+    assert first == retry
+    await call(make_client().score_one("Q", 2, "\\boxed{2}", group_id="g-1", group_size=8))
+    assert fake.bodies()[-1]["groups"][0]["part_id"] != first
+    # A complete group is not a part and carries no part id.
+    await call(make_client().score([GROUP]))
+    assert "part_id" not in fake.bodies()[-1]["groups"][0]
 
 
 @pytest.mark.parametrize("code", [503, 429])

@@ -36,3 +36,38 @@ class Verdict:
     @property
     def value(self) -> int:
         return int(self.correct)
+
+
+PercentPolicy = Literal["either", "fraction", "number"]
+"""How ``50\\%`` compares with a bare number: ``fraction`` (only ``0.5``), ``number`` (only ``50``,
+the sign read as a unit) or ``either`` (both; MATH-style graders do this)."""
+
+ListPolicy = Literal["set", "ordered"]
+"""How a bare comma list (``3, 5``, no brackets) compares: as a set (MATH's "enter all solutions")
+or in order (the original Hendrycks check)."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerifierPolicy:
+    """The debatable equivalence choices. Defaults favour precision: when unsure, reject."""
+
+    assignment: bool = True
+    """Gold ``5`` accepts ``x = 5`` (and gold ``x = 5`` accepts ``5``) when the left side is one symbol."""
+    percent: PercentPolicy = "either"
+    bare_list: ListPolicy = "set"
+    rounded_reference: bool = True
+    """A decimal gold such as ``3.14`` accepts an exact answer (``\\pi``) that rounds to it at the gold's
+    number of decimals. An approximate *answer* to an exact gold (``0.333`` for ``1/3``) is always rejected."""
+    approximate_digits: int | None = 5
+    """A decimal answer may stand for a gold with no finite decimal form (``1/3``, ``\\sqrt{2}``, ``\\pi``)
+    when it has at least this many significant digits and is within one unit of its last digit
+    (``0.33333`` for ``1/3``, ``125.663`` for ``40\\pi``). ``None``: never. A gold with a finite decimal
+    form (``3/5``) always needs the exact value."""
+    interval_inequality: bool = True
+    """``x > 2`` equals ``(2, \\infty)``; a chain ``1 < x \\le 2`` equals ``(1, 2]``."""
+    vector_tuple: bool = True
+    """A column or row vector (``pmatrix``) equals a tuple with the same entries in order."""
+    units: bool = True
+    """Drop trailing units, degree signs and currency before comparing (``30^\\circ`` equals ``30``)."""
+    max_answer_chars: int = 1000
+    """Longer extracted answers (or references) are ``unparsable``, never parsed."""

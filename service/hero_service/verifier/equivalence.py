@@ -1,0 +1,548 @@
+"""Is an extracted answer equivalent to the reference? Pure functions, gold first (not symmetric).
+
+Order of checks: exact literal fast path, text and multiple-choice answers, then shape (sets,
+tuples, intervals, unions) and finally values through sympy. Numbers are compared exactly when both
+are rational and otherwise by a *relative* difference at 50 significant digits, which is what keeps
+``1/2^98`` apart from ``1/2^99`` (math-verify's absolute rounding merges them).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TypeVar
+
+import sympy
+
+from hero_service.verifier.extract import reference_answer
+from hero_service.verifier.literal import (
+    NumberLiteral,
+    approximates,
+    cosmetic,
+    fast_verdict,
+    parse_literal,
+    rounds_to,
+)
+from hero_service.verifier.parse import UnparsableError, screen_text, to_sympy
+from hero_service.verifier.structure import (
+    Node,
+    Scalar,
+    Seq,
+    Union,
+    based_number,
+    choice_letter,
+    normalize_with_unit,
+    plain_text,
+    split,
+    split_top,
+    strip_name,
+)
+from hero_service.verifier.verdict import VerifierPolicy
+
+_T = TypeVar("_T")
+_PRECISION = 50
+_REL_TOL = sympy.Float("1e-30", _PRECISION)
+_SPOT_POINTS = 4
+_MAX_ITEMS = 48
+_RELATIONS = (sympy.Equality, sympy.And, sympy.Unequality, sympy.StrictGreaterThan, sympy.StrictLessThan,
+              sympy.GreaterThan, sympy.LessThan)
+
+
+def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
+    """True iff ``answer`` is an acceptable form of ``reference``; raises UnparsableError when unsure how to read."""
+    reference = reference_answer(reference)
+    fast = fast_verdict(reference, answer, policy)
+    if fast is not None:
+        return fast
+    screen_text(reference, policy.max_answer_chars)
+    screen_text(answer, policy.max_answer_chars)
+    based = _compare_based(reference, answer)
+    if based is not None:
+        return based
+    ref, ref_unit = normalize_with_unit(reference, policy)
+    ans, ans_unit = normalize_with_unit(answer, policy)
+    if ref_unit and ans_unit and ref_unit != ans_unit:
+        return False
+    # 60 degrees answers pi/3: a degree sign on one side only, and pi on the other.
+    if (ref_unit == "degree") != (ans_unit == "degree") and "\\pi" in (ans if ref_unit == "degree" else ref):
+        if ref_unit == "degree":
+            ref = f"({ref})\\cdot\\frac{{\\pi}}{{180}}"
+        else:
+            ans = f"({ans})\\cdot\\frac{{\\pi}}{{180}}"
+    ref, ans = _final_value(ref, computation=False), _final_value(ans, computation=True)
+    if not ref:
+        raise UnparsableError("empty reference")
+    if not ans:
+        raise UnparsableError("empty answer")
+    if ref == ans:
+        return True
+    letter = choice_letter(ref)
+    if letter is not None:
+        given = choice_letter(ans, leading=True)
+        if given is not None:
+            return given == letter
+    words = plain_text(ref)
+    if words is not None:
+        return plain_text(ans) == words
+    if policy.assignment:
+        ref, ans = _unname(ref, ans), _unname(ans, ref)
+    fast = fast_verdict(ref, ans, policy)
+    if fast is not None:
+        return fast
+    return _Comparer(policy, parse_literal(ref)).nodes(split(ref), split(ans))
+
+
+@dataclass(frozen=True, slots=True)
+class _Tuple:
+    """An ordered, bracketed collection; ``(a, b)`` may also be read as an interval."""
+
+    items: tuple[object, ...]
+    opening: str
+    closing: str
+
+    def interval(self) -> sympy.Set | None:
+        if len(self.items) != 2 or self.opening not in "([" or self.closing not in ")]" or not self.opening:
+            return None
+        lo, hi = self.items
+        try:
+            result = sympy.Interval(lo, hi, self.opening == "(", self.closing == ")")
+        except (TypeError, ValueError):
+            return None
+        return result if isinstance(result, sympy.Interval) else None
+
+
+def _compare_based(reference: str, answer: str) -> bool | None:
+    """Base-n answers compare by digits and base; a missing subscript on one side is allowed."""
+    ref, ans = based_number(cosmetic(reference)), based_number(cosmetic(answer))
+    if ref is None and ans is None:
+        return None
+    if ref is not None and ans is not None:
+        return ref == ans
+    known = ref if ref is not None else ans
+    other = cosmetic(answer if ref is not None else reference).upper().lstrip("0") or "0"
+    assert known is not None
+    return other == known[0] if other.isalnum() else None
+
+
+def _unname(text: str, other: str) -> str:
+    """Drop a naming left side (``(p,q) = ``) when the other answer is a bare value."""
+    if len(split_top(other, "=")) > 1:
+        return text
+    value = strip_name(text)
+    return value if value is not None else text
+
+
+def _final_value(answer: str, *, computation: bool) -> str:
+    """A worked chain ``x = 5+6 = 11`` answers its last link and ``1/3 \\approx 0.33`` its exact part;
+    an answer (``computation``) written as ``2+3 = 5`` answers its right side."""
+    approx = split_top(answer, "\\approx")
+    # "x \approx 11" answers 11; "1/3 \approx 0.33" answers its exact part.
+    answer = approx[-1] if len(approx) > 1 and strip_name(approx[0] + "=1") is not None else approx[0]
+    if len(split_top(answer, ",")) > 1:
+        return answer
+    links = split_top(answer, "=")
+    if len(links) > 2:
+        return links[-1]
+    # "2+3 = 5": a left side with no letters is a computation, not a name or an equation.
+    if computation and len(links) == 2 and links[1] and not re.search(r"[A-Za-z]", links[0].replace("\\frac", "")):
+        return links[1]
+    return answer
+
+
+class _Comparer:
+    """One gold-vs-answer comparison; holds the policy and the gold's written form."""
+
+    def __init__(self, policy: VerifierPolicy, reference_literal: NumberLiteral | None) -> None:
+        self.policy = policy
+        self.ref_decimals = reference_literal.decimals if reference_literal is not None else None
+        self.ref_value = reference_literal.value if reference_literal is not None else None
+        self.pred_decimals: int | None = None
+        """Decimals written in the answer being compared, when it is a lone decimal number."""
+
+    # --- shapes ---------------------------------------------------------------------------------
+
+    def nodes(self, gold: Node, pred: Node) -> bool:
+        if isinstance(gold, Scalar) and isinstance(pred, Scalar):
+            return self.scalars(gold, pred)
+        if isinstance(gold, Seq) and isinstance(pred, Seq):
+            return self.seqs(gold, pred)
+        if isinstance(gold, Union) and isinstance(pred, Union):
+            return _matching(gold.parts, pred.parts, self.nodes)
+        # Mixed shapes: a vector vs a tuple, an inequality vs an interval, ``\pm`` vs a list.
+        return self.mixed(gold, pred)
+
+    def seqs(self, gold: Seq, pred: Seq) -> bool:
+        unordered = {"set"} | ({"bare"} if self.policy.bare_list == "set" else set())
+        if gold.kind in unordered and pred.kind in unordered:
+            return _matching(gold.items, pred.items, self.nodes)
+        if len(gold.items) != len(pred.items) or len(gold.items) > _MAX_ITEMS:
+            return False
+        if gold.kind != pred.kind or (gold.opening, gold.closing) != (pred.opening, pred.closing):
+            return False
+        return all(self.nodes(g, p) for g, p in zip(gold.items, pred.items, strict=True))
+
+    def mixed(self, gold: Node, pred: Node) -> bool:
+        gold_value, pred_value = self.value_of(gold), self.value_of(pred)
+        if gold_value is None or pred_value is None:
+            return False
+        return self.values(gold_value, pred_value)
+
+    def value_of(self, node: Node) -> object:
+        """A sympy value, a sympy set (intervals, unions, ``\\{\\}``) or an ordered ``_Tuple``."""
+        if isinstance(node, Scalar):
+            return self.sympy_of(node)
+        if isinstance(node, Union):
+            parts = [self.as_set(self.value_of(p)) for p in node.parts]
+            return None if any(p is None for p in parts) else sympy.Union(*parts)
+        items = [self.value_of(i) for i in node.items]
+        if any(i is None for i in items):
+            return None
+        if node.kind == "bare" and all(_is_relation(i) for i in items):
+            # "x < -2 or x > 3": a list of conditions on one variable is the union of their sets.
+            parts = [self.as_set(i) for i in items]
+            return None if any(p is None for p in parts) else sympy.Union(*parts)
+        if node.kind == "set" or (node.kind == "bare" and self.policy.bare_list == "set"):
+            if not all(isinstance(i, sympy.Basic) for i in items):
+                return None
+            return sympy.FiniteSet(*items)
+        return _Tuple(tuple(items), node.opening, node.closing)
+
+    def sympy_of(self, node: Scalar) -> sympy.Basic:
+        value = to_sympy(node.latex)
+        return value * sympy.Rational(1, 100) if node.percent and self.policy.percent == "fraction" else value
+
+    # --- scalars --------------------------------------------------------------------------------
+
+    def scalars(self, gold: Scalar, pred: Scalar) -> bool:
+        if self.policy.assignment:
+            gold = Scalar(_unname(gold.latex, pred.latex), gold.percent)
+            pred = Scalar(_unname(pred.latex, gold.latex), pred.percent)
+        g, p = to_sympy(gold.latex), to_sympy(pred.latex)
+        if gold.percent == pred.percent:
+            return self.values(g, p)
+        scales = {"fraction": [sympy.Rational(1, 100)], "number": [sympy.S.One],
+                  "either": [sympy.S.One, sympy.Rational(1, 100)]}[self.policy.percent]
+        if gold.percent:
+            return any(self.values(g * s, p) for s in scales)
+        return any(self.values(g, p * s) for s in scales)
+
+    def values(self, g: object, p: object) -> bool:
+        if isinstance(g, _Tuple) or isinstance(p, _Tuple):
+            return self.tuple_like(g, p)
+        if isinstance(g, sympy.MatrixBase) and isinstance(p, sympy.MatrixBase):
+            return g.shape == p.shape and all(self.exprs(a, b) for a, b in zip(g, p, strict=True))
+        if not (isinstance(g, sympy.Basic) and isinstance(p, sympy.Basic)):
+            return False
+        if isinstance(g, sympy.Set) or isinstance(p, sympy.Set):
+            return self.sets(g, p)
+        g_rel, p_rel = _is_relation(g), _is_relation(p)
+        if g_rel or p_rel:
+            return self.relations(g, p)
+        return self.exprs(g, p)
+
+    def tuple_like(self, g: object, p: object) -> bool:
+        """Tuples compare in order; a vector counts as a tuple, and ``(a, b)`` as an interval next to a set."""
+        if isinstance(g, _Tuple) and isinstance(p, _Tuple):
+            if (g.opening, g.closing) != (p.opening, p.closing) or len(g.items) != len(p.items):
+                return False
+            return all(self.values(a, b) for a, b in zip(g.items, p.items, strict=True))
+        tup, other = (g, p) if isinstance(g, _Tuple) else (p, g)
+        assert isinstance(tup, _Tuple)
+        if isinstance(other, sympy.MatrixBase):
+            if not self.policy.vector_tuple or 1 not in other.shape or len(other) != len(tup.items):
+                return False
+            pairs = zip(tup.items, other, strict=True)
+            return all(self.values(a, b) if tup is g else self.values(b, a) for a, b in pairs)
+        if isinstance(other, sympy.Basic) and (isinstance(other, sympy.Set) or _is_relation(other)):
+            interval = tup.interval()
+            if interval is None:
+                return False
+            return self.sets(interval, other) if tup is g else self.sets(other, interval)
+        return False
+
+    def sets(self, g: sympy.Basic, p: sympy.Basic) -> bool:
+        g_set, p_set = self.as_set(g), self.as_set(p)
+        if g_set is None or p_set is None:
+            return False
+        if isinstance(g_set, sympy.FiniteSet) and isinstance(p_set, sympy.FiniteSet):
+            return _matching(list(g_set.args), list(p_set.args), self.values)
+        g_parts, p_parts = _intervals(g_set), _intervals(p_set)
+        if g_parts is None or p_parts is None:
+            return False
+        return _matching(g_parts, p_parts, self.interval)
+
+    def as_set(self, value: object) -> sympy.Set | None:
+        if isinstance(value, sympy.Set):
+            return value
+        if isinstance(value, _Tuple):
+            return value.interval()
+        if not (self.policy.interval_inequality and isinstance(value, sympy.Basic) and _is_relation(value)):
+            return None
+        relation: sympy.Basic = value
+        # "0 < f(x) < 1" describes a range: read the one function value as the variable.
+        calls = relation.atoms(sympy.core.function.AppliedUndef)
+        if len(calls) == 1:
+            relation = relation.xreplace({calls.pop(): sympy.Dummy("v")})
+        if len(relation.free_symbols) == 1:
+            try:
+                result = relation.as_set()
+            except Exception:  # sympy raises many types for relations it cannot solve
+                return None
+            return result if isinstance(result, sympy.Set) else None
+        return None
+
+    def interval(self, a: sympy.Basic, b: sympy.Basic) -> bool:
+        if isinstance(a, sympy.Interval) and isinstance(b, sympy.Interval):
+            return (a.left_open, a.right_open) == (b.left_open, b.right_open) and self.exprs(
+                a.start, b.start) and self.exprs(a.end, b.end)
+        return isinstance(a, sympy.FiniteSet) and isinstance(b, sympy.FiniteSet) and _matching(
+            list(a.args), list(b.args), self.values)
+
+    def relations(self, g: sympy.Basic, p: sympy.Basic) -> bool:
+        if isinstance(g, sympy.Equality) and isinstance(p, sympy.Equality):
+            return self.equations(g, p)
+        if isinstance(g, sympy.Unequality) or isinstance(p, sympy.Unequality):
+            return (isinstance(g, sympy.Unequality) and isinstance(p, sympy.Unequality)
+                    and self.proportional(g.lhs - g.rhs, p.lhs - p.rhs, positive=False))
+        if isinstance(g, sympy.Equality) or isinstance(p, sympy.Equality):
+            if not self.policy.assignment:
+                return False
+            eq, other = (g, p) if isinstance(g, sympy.Equality) else (p, g)
+            value = _assigned_value(eq)
+            if value is None or _is_relation(other):
+                return False
+            return self.exprs(value, other) if eq is g else self.exprs(other, value)
+        g_parts, p_parts = _inequalities(g), _inequalities(p)
+        if g_parts is not None and p_parts is not None and _matching(g_parts, p_parts, self.inequality):
+            return True
+        if g_parts is not None and p_parts is not None:
+            return self.sets(g, p)
+        return False
+
+    def equations(self, g: sympy.Equality, p: sympy.Equality) -> bool:
+        g_value, p_value = _assigned_value(g), _assigned_value(p)
+        if g_value is not None and p_value is not None:
+            g_name, p_name = _assigned_symbol(g), _assigned_symbol(p)
+            if g_name == p_name or _same_function(g_name, p_name, g_value):
+                return self.exprs(g_value, p_value)
+        return self.proportional(g.lhs - g.rhs, p.lhs - p.rhs, positive=False)
+
+    def inequality(self, g: tuple[sympy.Expr, bool], p: tuple[sympy.Expr, bool]) -> bool:
+        return g[1] == p[1] and self.proportional(g[0], p[0], positive=True)
+
+    # --- expressions ----------------------------------------------------------------------------
+
+    def exprs(self, a: sympy.Basic, b: sympy.Basic) -> bool:
+        if isinstance(a, sympy.Set | sympy.MatrixBase) or isinstance(b, sympy.Set | sympy.MatrixBase):
+            return self.values(a, b)
+        if _is_relation(a) or _is_relation(b):
+            return self.relations(a, b)
+        approximate = b.has(sympy.Float)
+        self.pred_decimals = _written_decimals(b) if isinstance(b, sympy.Float) else None
+        a, b = _exact(a), _exact(b)
+        if a == b:
+            return True
+        if not _names(a) and not _names(b):
+            return self.numbers(a, b, approximate=approximate)
+        # Symbols present on one side only are allowed: sin^2 x + cos^2 x is the constant 1.
+        return self.spot_check(a, b)
+
+    def numbers(self, a: sympy.Basic, b: sympy.Basic, *, approximate: bool) -> bool:
+        """``approximate``: the answer was written with decimals, so it may not claim a rounded gold."""
+        if a.is_Rational and b.is_Rational:
+            if a == b:
+                return True
+            return self._approximates(a, a, b) if approximate else self._rounded_gold(b)
+        va, vb = _evaluate(a), _evaluate(b)
+        if va is None or vb is None:
+            return bool(a.equals(b))
+        if _close(va, vb):
+            return True
+        if approximate:
+            return self._approximates(a, va, b)
+        return self._rounded_gold(b, vb)
+
+    def _approximates(self, gold: sympy.Basic, gold_value: sympy.Basic, pred: sympy.Basic) -> bool:
+        """Policy ``approximate_digits`` (see ``literal.approximates``) for a symbolic gold."""
+        if self.pred_decimals is None or not pred.is_Rational or not gold_value.is_real:
+            return False
+        written = NumberLiteral(Fraction(int(pred.p), int(pred.q)), self.pred_decimals)
+        gold_fraction = Fraction(int(gold.p), int(gold.q)) if gold.is_Rational else Fraction(str(gold_value))
+        return approximates(written, gold_fraction, exact_gold=bool(gold.is_Rational),
+                            min_digits=self.policy.approximate_digits)
+
+    def _rounded_gold(self, pred: sympy.Basic, value: sympy.Basic | None = None) -> bool:
+        """``rounded_reference``: gold ``3.14`` accepts ``\\pi``; never the reverse."""
+        if not (self.policy.rounded_reference and self.ref_decimals and self.ref_value is not None):
+            return False
+        value = value if value is not None else _evaluate(pred)
+        if value is None or not value.is_real:
+            return False
+        exact = Fraction(int(pred.p), int(pred.q)) if pred.is_Rational else Fraction(str(value))
+        return rounds_to(exact, NumberLiteral(self.ref_value, self.ref_decimals), value_is_exact=bool(pred.is_Rational))
+
+    def spot_check(self, a: sympy.Basic, b: sympy.Basic) -> bool:
+        """Equal at random points (60-digit floats), else fall back to simplify. Positive points
+        decide; negative points count only where both sides are real there, so |x| differs from x
+        while sqrt(1/n) still equals 1/sqrt(n)."""
+        symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+        rng = random.Random(len(symbols))
+        agreed = 0
+        for attempt in range(_SPOT_POINTS * 3):
+            negative = attempt % 3 == 2
+            point = _random_point(symbols, rng, negative=negative)
+            va, vb = _evaluate(a.xreplace(point)), _evaluate(b.xreplace(point))
+            if va is None or vb is None or (negative and not (va.is_real and vb.is_real)):
+                continue
+            if not _close(va, vb):
+                return False
+            agreed += 1
+            if agreed >= _SPOT_POINTS:
+                return True
+        return bool(sympy.simplify(a - b) == 0)
+
+    def proportional(self, d1: sympy.Basic, d2: sympy.Basic, *, positive: bool) -> bool:
+        """``d1 = c * d2`` for one nonzero constant c (c > 0 when ``positive``): same equation/inequality."""
+        d1, d2 = _exact(d1), _exact(d2)
+        if _names(d1) != _names(d2) or not _names(d1):
+            return False
+        symbols = sorted(d1.free_symbols | d2.free_symbols, key=lambda s: s.name)
+        rng = random.Random(len(symbols) + 1)
+        ratio: sympy.Basic | None = None
+        agreed = 0
+        for _ in range(_SPOT_POINTS * 2):
+            point = _random_point(symbols, rng)
+            v1, v2 = _evaluate(d1.xreplace(point)), _evaluate(d2.xreplace(point))
+            if v1 is None or v2 is None or v2 == 0 or v1 == 0:
+                continue
+            current = v1 / v2
+            if ratio is None:
+                ratio = current
+                if positive and not (current.is_real and current > 0):
+                    return False
+            elif not _close(ratio, current):
+                return False
+            agreed += 1
+            if agreed >= _SPOT_POINTS:
+                return True
+        return False
+
+
+def _matching(golds: Sequence[_T], preds: Sequence[_T], same: Callable[[_T, _T], bool]) -> bool:
+    """Unordered equality as sets: a one-to-one greedy match (equality is transitive), or, when
+    the sizes differ because of repeats, every element of each side found in the other."""
+    if len(golds) > _MAX_ITEMS or len(preds) > _MAX_ITEMS:
+        return False
+    if len(golds) == len(preds):
+        left = list(preds)
+        for g in golds:
+            for i, p in enumerate(left):
+                if same(g, p):
+                    del left[i]
+                    break
+            else:
+                return False
+        return True
+    return all(any(same(g, p) for p in preds) for g in golds) and all(
+        any(same(g, p) for g in golds) for p in preds)
+
+
+def _random_point(symbols: Sequence[sympy.Symbol], rng: random.Random, *, negative: bool = False
+                  ) -> dict[sympy.Symbol, sympy.Float]:
+    """Non-integer values as 60-digit floats (exact rationals could grow without bound)."""
+    sign = -1 if negative else 1
+    return {s: sympy.Float(sign * sympy.Rational(rng.randint(11, 97), rng.randint(7, 23)), _PRECISION + 10)
+            for s in symbols}
+
+
+def _written_decimals(value: sympy.Float) -> int | None:
+    """Decimals as written: sympy keeps every digit of a literal, and prints trailing zeros we drop."""
+    text = str(value)
+    if "e" in text or "." not in text:
+        return None
+    return len(text.split(".", 1)[1].rstrip("0"))
+
+
+def _is_relation(value: object) -> bool:
+    return isinstance(value, _RELATIONS)
+
+
+def _inequalities(value: sympy.Basic) -> list[tuple[sympy.Expr, bool]] | None:
+    """``a < b`` -> ``(b - a, strict)`` so that every part reads "expr > 0" or "expr >= 0"."""
+    parts = value.args if isinstance(value, sympy.And) else (value,)
+    out: list[tuple[sympy.Expr, bool]] = []
+    for part in parts:
+        if isinstance(part, sympy.StrictGreaterThan | sympy.GreaterThan):
+            out.append((part.lhs - part.rhs, isinstance(part, sympy.StrictGreaterThan)))
+        elif isinstance(part, sympy.StrictLessThan | sympy.LessThan):
+            out.append((part.rhs - part.lhs, isinstance(part, sympy.StrictLessThan)))
+        else:
+            return None
+    return out
+
+
+def _assigned_symbol(eq: sympy.Equality) -> sympy.Basic | None:
+    for side, other in ((eq.lhs, eq.rhs), (eq.rhs, eq.lhs)):
+        if (side.is_Symbol or isinstance(side, sympy.core.function.AppliedUndef)) and not other.has(side):
+            return side
+    return None
+
+
+def _same_function(a: sympy.Basic | None, b: sympy.Basic | None, value: sympy.Basic) -> bool:
+    """``f(x) = 2x+3`` and ``y = 2x+3`` name the same function of x."""
+    names = {a, b}
+    calls = [n for n in names if isinstance(n, sympy.core.function.AppliedUndef)]
+    plain = [n for n in names if isinstance(n, sympy.Symbol)]
+    return len(calls) == 1 and len(plain) == 1 and plain[0].name == "y" and calls[0].args == tuple(
+        sorted(value.free_symbols, key=str))
+
+
+def _assigned_value(eq: sympy.Equality) -> sympy.Basic | None:
+    """``x = 5`` -> 5 (either side may hold the lone symbol); None when not an assignment."""
+    symbol = _assigned_symbol(eq)
+    if symbol is None:
+        return None
+    return eq.rhs if eq.lhs == symbol else eq.lhs
+
+
+def _intervals(value: sympy.Set) -> list[sympy.Basic] | None:
+    parts = value.args if isinstance(value, sympy.Union) else (value,)
+    if all(isinstance(p, sympy.Interval | sympy.FiniteSet) for p in parts):
+        return list(parts)
+    return None
+
+
+def _exact(expr: sympy.Basic) -> sympy.Basic:
+    """Decimals as exact rationals (``0.1`` is 1/10, not a binary float); drop unevaluated wrappers."""
+    if expr.has(sympy.UnevaluatedExpr):
+        expr = expr.replace(lambda e: isinstance(e, sympy.UnevaluatedExpr), lambda e: e.args[0])
+    floats = expr.atoms(sympy.Float)
+    if floats:
+        expr = expr.xreplace({f: sympy.Rational(str(f)) for f in floats})
+    return expr
+
+
+def _names(expr: sympy.Basic) -> frozenset[str]:
+    return frozenset(s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol))
+
+
+def _evaluate(expr: sympy.Basic) -> sympy.Basic | None:
+    """A finite number to 50 digits, or None."""
+    try:
+        value = expr.evalf(_PRECISION)
+    except (TypeError, ValueError, ArithmeticError, AttributeError):
+        return None
+    if not value.is_number or value.has(sympy.zoo, sympy.nan) or not value.is_finite:
+        return None
+    return value
+
+
+def _close(a: sympy.Basic, b: sympy.Basic) -> bool:
+    diff = abs(a - b)
+    scale = max(abs(a), abs(b))
+    if scale == 0:
+        return True
+    return bool(diff <= _REL_TOL * scale)

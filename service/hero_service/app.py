@@ -36,6 +36,9 @@ def build_state(
         timeout_s=settings.verifier_timeout_s,
         max_tasks=settings.verifier_max_tasks,
         memory_mb=settings.verifier_memory_mb,
+        policy=settings.verifier_policy,
+        batch_size=settings.verifier_batch_size,
+        cache_size=settings.verifier_cache_size,
     )
     rm = reward_model if reward_model is not None else build_reward_model(settings, observer=metrics)
     scorer = Scorer(settings=settings, verifier=verifier, reward_model=rm, metrics=metrics)

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hero_service.verifier.verdict import VerifierPolicy
+
 Mode = Literal["hero", "verifier", "rm", "blend"]
 Dense = Literal["both", "negative", "positive", "none"]
 Preset = Literal["paper-appendix", "paper-main-text"]
@@ -58,6 +60,22 @@ class Settings(BaseSettings):
     verifier_timeout_s: float = Field(5.0, gt=0, description="Deadline per verified item.")
     verifier_max_tasks: int = Field(500, ge=1, description="Tasks before a worker is recycled.")
     verifier_memory_mb: int = Field(2048, ge=128, description="Address-space rlimit per worker.")
+    verifier_batch_size: int = Field(8, ge=1, description="Most distinct pairs sent to a worker in one task.")
+    verifier_cache_size: int = Field(65536, ge=0, description="Verdicts remembered by (reference, answer).")
+    verifier_assignment: bool = Field(True, description="Gold 5 accepts the answer x=5 (and (p,q)=(1,2)).")
+    verifier_percent: Literal["either", "fraction", "number"] = Field(
+        "either", description="50% equals: 0.5 and 50 (either), only 0.5 (fraction), only 50 (number).")
+    verifier_bare_list: Literal["set", "ordered"] = Field(
+        "set", description="An unbracketed list 3, 5 is a set (set) or a sequence (ordered).")
+    verifier_rounded_reference: bool = Field(True, description="A decimal gold (3.14) accepts an exact "
+                                             "answer that rounds to it (pi).")
+    verifier_approximate_digits: int = Field(5, ge=0, description="Significant digits a decimal answer needs to "
+                                             "stand for an irrational gold (1.7321 for sqrt 3); 0: never.")
+    verifier_interval_inequality: bool = Field(True, description="x > 2 equals (2, infinity).")
+    verifier_vector_tuple: bool = Field(True, description="A column vector equals the tuple of its entries.")
+    verifier_units: bool = Field(True, description="Strip trailing units, degrees and currency (both sides' "
+                                 "units must match when both give one).")
+    verifier_max_answer_chars: int = Field(1000, ge=1, description="Longer extracted answers are unparsable.")
 
     # --- groups ---
     group_deadline_s: float = Field(60.0, gt=0, description="Seconds after a group's first part "
@@ -125,6 +143,20 @@ class Settings(BaseSettings):
             raise ValueError("HERO_RM_MODEL is empty; unset it for the embedded default, or give a hub "
                              "id or a local path.")
         return self
+
+    @property
+    def verifier_policy(self) -> VerifierPolicy:
+        return VerifierPolicy(
+            assignment=self.verifier_assignment,
+            percent=self.verifier_percent,
+            bare_list=self.verifier_bare_list,
+            rounded_reference=self.verifier_rounded_reference,
+            approximate_digits=self.verifier_approximate_digits or None,
+            interval_inequality=self.verifier_interval_inequality,
+            vector_tuple=self.verifier_vector_tuple,
+            units=self.verifier_units,
+            max_answer_chars=self.verifier_max_answer_chars,
+        )
 
     @property
     def api_key_list(self) -> list[str]:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 
-from .conftest import Served
+from hero_service.settings import Settings
+
+from .conftest import LengthRM, Served
 
 AUTH = {"Authorization": "Bearer k2"}
 
@@ -247,3 +250,14 @@ def test_too_many_groups_or_responses_get_413_naming_the_limit(
     reply = httpx.post(f"{length_server.base_url}/score", json=body, headers=AUTH, timeout=30)
     assert reply.status_code == 413
     assert setting in reply.json()["detail"]
+
+
+def test_verifier_policy_settings_reach_the_workers(length_server: Served,
+                                                     make_server: Callable[..., Served]) -> None:
+    request = {"groups": [{"reference": "5", "responses": ["so \\boxed{x=5}"]}]}
+    lenient = httpx.post(f"{length_server.base_url}/score", json=request, headers=AUTH, timeout=60).json()
+    assert lenient["groups"][0]["verifier"] == [1]
+    strict = make_server(Settings(verifier_workers=1, verifier_assignment=False), reward_model=LengthRM())
+    assert httpx.post(f"{strict.base_url}/score", json=request, timeout=60).json()["groups"][0]["verifier"] == [0]
+    info = httpx.get(f"{strict.base_url}/info").json()
+    assert info["verifier"]["policy"]["assignment"] is False

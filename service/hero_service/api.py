@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import logging
 import platform
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -82,8 +83,8 @@ def _state(request: Request) -> ServerState:
 State = Annotated[ServerState, Depends(_state)]
 
 
-def _serving(state: State) -> ServerState:
-    reason = state.not_ready_reason
+def _serving(request: Request, state: State) -> ServerState:
+    reason = state.refusal(getattr(request.state, "arrived", time.monotonic()))
     if reason is not None:
         raise NotServingError(reason)
     return state

@@ -44,6 +44,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        # When the request arrived, for the drain rule: what came in before SIGTERM is finished.
+        scope.setdefault("state", {})["arrived"] = time.monotonic()
         headers = dict(scope.get("headers") or [])
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
         path: str = scope.get("path", "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 from hero_service.metrics import Metrics
@@ -26,8 +27,18 @@ class ServerState:
     scorer: Scorer
     ready: bool = False
     draining: bool = False
+    drain_started: float = float("inf")
+    """``time.monotonic()`` when draining began: requests that arrived earlier are still served."""
     failure: str | None = None
     started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def refusal(self, arrived: float) -> str | None:
+        """Why a request that arrived at ``arrived`` (monotonic) may not be served, or None.
+
+        Draining refuses new work only: a request already in when SIGTERM came is finished."""
+        if self.draining and self.failure is None and arrived < self.drain_started:
+            return None
+        return self.not_ready_reason
 
     @property
     def not_ready_reason(self) -> str | None:
@@ -55,6 +66,8 @@ class ServerState:
 
     async def drain(self) -> None:
         """Refuse new work (503, /ready too) and score every group still waiting for parts."""
+        if not self.draining:
+            self.drain_started = time.monotonic()
         self.draining = True
         self.ready = False
         await self.scorer.flush()

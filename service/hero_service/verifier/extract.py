@@ -33,7 +33,20 @@ _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 _CONNECTOR = re.compile(
     r"(?:\s|[,;.$]|\\q?quad|\\[()\[\],;!]|\\\\|\\text\{[^{}]{0,40}\}|\band\b|\bor\b){0,30}"
 )
-_WORDY = re.compile(r"[A-Za-z]{3,}\s+[A-Za-z]{3,}")
+# Two words in a row, or a contraction next to a word ("it's not 10"), mark prose rather than math.
+_WORDY = re.compile(r"[A-Za-z]{3,}\s+[A-Za-z]{3,}|[A-Za-z]+'[a-z]+\s+[A-Za-z]{2,}|[A-Za-z]{2,}\s+[A-Za-z]+'[a-z]+")
+# ``y_1 = \boxed{..}``: a one-letter name (optionally subscripted) labelling the box that follows.
+_LABEL = re.compile(r"([A-Za-z](?:_\{?[A-Za-z0-9]{1,3}\}?)?)\s*=\s*$")
+_LABEL_WINDOW = 24
+# Quotes or a closing period around a phrase's math spans (``"$12$ and $13$"``).
+_PHRASE_EDGE = re.compile(r"[\s\"'\\.]*")
+# A gold shorter than this with several boxes is an answer in parts, not a worked solution.
+_SHORT_GOLD = 200
+_SEPARATOR = re.compile(r"\b(?:and|or)\b|[,;]")
+_TIGHT_GAP = 10
+_MAX_GOLD_GAP = 70
+# An unboxed gold longer than this and written in sentences is a worked solution.
+_SOLUTION_CHARS = 200
 
 
 def extract_answer(response: str, mode: ExtractMode = "boxed_or_last") -> str | None:
@@ -61,12 +74,64 @@ def _read_box(content: str, mode: ExtractMode) -> str | None:
 
 
 def reference_answer(reference: str) -> str:
-    """A gold given as a worked solution is read at its last box(es); a bare gold is used as is."""
+    """A gold given as a worked solution is read at its last box(es), or, with no box, at its "final
+    answer is" phrase; a short gold in several boxes is all of them; a bare gold is
+    used as is."""
     if "\\boxed" in reference or "\\fbox" in reference:
+        if len(reference) <= _SHORT_GOLD:
+            parts = _all_boxes(reference)
+            if parts is not None:
+                return parts
         boxed = _final_boxes(reference)
         if boxed is not None:
             return boxed[0]
+        return reference
+    tail = reference[-_TAIL_CHARS:]
+    if len(reference) > _SOLUTION_CHARS and _WORDY.search(tail):
+        # Only a stated final answer: a solution's last math span is too often a side remark.
+        phrase = _answer_phrase(tail)
+        found = _read_phrase(phrase, "any") if phrase is not None else None
+        if found:
+            return found
     return reference
+
+
+def _all_boxes(text: str) -> str | None:
+    """Every box of a short gold in order (``\\boxed{1} papers and \\boxed{2} bins`` -> ``1, 2``),
+    when each gap reads as a list separator: a few characters, or words holding "and"/"or"/a comma,
+    and never math (no digits, no ``=`` other than a name label)."""
+    boxes: list[tuple[str, int, int]] = []
+    end = len(text)
+    while len(boxes) < _MAX_BOX_TRIES:
+        box = _last_box(text, end)
+        if box is None:
+            break
+        boxes.insert(0, box)
+        end = box[1]
+    if len(boxes) < 2:
+        return None
+    for before, after in zip(boxes, boxes[1:], strict=False):
+        gap = text[before[2] : after[1]]
+        label = _LABEL.search(gap)
+        gap = gap[: label.start()] if label else gap
+        if any(ch.isdigit() for ch in gap) or "=" in gap or len(gap) > _MAX_GOLD_GAP:
+            return None
+        if len(gap) >= _TIGHT_GAP and not _SEPARATOR.search(gap):
+            return None
+    return _joined(text, boxes)
+
+
+def _joined(text: str, boxes: list[tuple[str, int, int]]) -> str:
+    """Box contents as one comma list; when every box is labelled (``y_1 = \\boxed{..}``) the labels
+    stay, so that ``x = \\boxed{2}, y = \\boxed{1}`` cannot pass for ``x = 1, y = 2``."""
+    labels = [_LABEL.search(text[max(0, start - _LABEL_WINDOW) : start]) for _, start, _ in boxes]
+    if len(boxes) > 1 and all(labels):
+        items = [f"{label.group(1)} = {content.strip()}" for label, (content, _, _) in zip(
+            labels, boxes, strict=True) if label]
+    else:
+        items = [content.strip() for content, _, _ in boxes]
+    unique = [item for i, item in enumerate(items) if i == 0 or item != items[i - 1]]
+    return ", ".join(unique)
 
 
 def last_boxed(text: str) -> str | None:
@@ -76,23 +141,25 @@ def last_boxed(text: str) -> str | None:
 
 
 def _final_boxes(text: str) -> tuple[str, int] | None:
-    """The last box, joined with the boxes just before it when only connectors separate them
-    (``\\boxed{-2} \\text{ and } \\boxed{1}`` -> ``-2, 1``); also where the last box ends."""
+    """The last box, joined with the boxes just before it when only connectors (and a name label
+    such as ``y_2 =``) separate them (``\\boxed{-2} \\text{ and } \\boxed{1}`` -> ``-2, 1``); also
+    where the last box ends."""
     box = _last_box(text, len(text))
     if box is None:
         return None
-    contents = [box[0]]
+    boxes = [box]
     stop = box[2]
-    while len(contents) < _MAX_BOX_TRIES:
+    while len(boxes) < _MAX_BOX_TRIES:
         previous = _last_box(text, box[1])
         if previous is None or box[1] - previous[2] > _MAX_CONNECTOR_CHARS:
             break
-        if not _CONNECTOR.fullmatch(text[previous[2] : box[1]]):
+        gap = text[previous[2] : box[1]]
+        label = _LABEL.search(gap)
+        if not _CONNECTOR.fullmatch(gap[: label.start()] if label else gap):
             break
-        if previous[0].strip() != contents[0].strip():
-            contents.insert(0, previous[0])
+        boxes.insert(0, previous)
         box = previous
-    return ", ".join(c.strip() for c in contents), stop
+    return _joined(text, boxes), stop
 
 
 def _last_box(text: str, end: int) -> tuple[str, int, int] | None:
@@ -154,11 +221,28 @@ def _read_phrase(phrase: str, mode: ExtractMode) -> str | None:
     whole = _MATH_SPAN.fullmatch(phrase.strip())
     if whole:
         return _clean(next(g for g in whole.groups() if g is not None)) or None
+    joined = _joined_spans(phrase)
+    if joined is not None:
+        return joined
     if mode == "any" and (_WORDY.search(phrase) or _MATH_SPAN.search(phrase)):
         return _last_math(phrase) or _clean(phrase) or None
     if _MATH_SPAN.search(phrase):
         return _last_math(phrase)
     return _clean(phrase) or None
+
+
+def _joined_spans(phrase: str) -> str | None:
+    """A phrase of several math spans joined only by connectors (``"$12$ and $13$"``) is one answer
+    in parts: ``12, 13``. None for any other phrase."""
+    spans = list(_MATH_SPAN.finditer(phrase))
+    if len(spans) < 2 or not _PHRASE_EDGE.fullmatch(phrase[: spans[0].start()]):
+        return None
+    if not _PHRASE_EDGE.fullmatch(phrase[spans[-1].end() :]):
+        return None
+    if not all(_CONNECTOR.fullmatch(phrase[a.end() : b.start()]) for a, b in zip(spans, spans[1:], strict=False)):
+        return None
+    parts = [_clean(next(g for g in span.groups() if g is not None)) for span in spans]
+    return ", ".join(p for p in parts if p) or None
 
 
 def _last_math(tail: str) -> str | None:

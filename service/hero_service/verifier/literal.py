@@ -18,7 +18,8 @@ _COSMETIC = (
     ("\\left", ""), ("\\right", ""), ("\\displaystyle", ""), ("\\!", ""), ("\\dfrac", "\\frac"),
     ("\\tfrac", "\\frac"), ("{,}", ","), ("$", ""), ("\\,", ""), ("\\;", ""), ("\\ ", ""), ("~", ""),
 )
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+# A leading group of 0 (``0,111``) is never a thousands separator: that is a decimal comma.
+_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$")
 _DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _FRACTION = re.compile(r"^([+-]?)\\frac\{([+-]?\d{1,40})\}\{(\d{1,40})\}$|^([+-]?\d{1,40})/(\d{1,40})$")
 _MAX_DIGITS = 60

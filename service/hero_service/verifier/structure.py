@@ -25,8 +25,8 @@ _SPACING = re.compile(r"(?<!\\)\\(?:[ ;:]|q?quad(?![a-zA-Z]))|~")
 _SUBSCRIPT = re.compile(r"_\{[^{}]{0,20}\}|_[A-Za-z0-9]")
 # ``11,\\! 111`` is a typeset thousands separator: the spacing command binds the groups.
 _THIN = re.compile(r"(?<!\\)\\[,!]\s*")
-_THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-_SPACE_THOUSANDS = re.compile(r"^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
+_THOUSANDS = re.compile(r"^-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$")
+_SPACE_THOUSANDS = re.compile(r"^-?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?$")
 _BRACED_COMMA = re.compile(r"\s*\{\s*,\s*\}\s*")
 _SIZING = re.compile(r"\\(?:left|right|displaystyle|[bB]igg?[lr]?)(?![a-zA-Z])")
 _AND = re.compile(r"\s*,?\s*(?:\\text\{\s*(?:and|or)\s*\}|\b(?:and|or)\b)\s*")
@@ -61,7 +61,10 @@ _BARE_ARGS = (
     (re.compile(r"\\frac\s*([0-9a-zA-Z])\s*\{"), r"\\frac{\1}{"),
     (re.compile(r"\\frac\s*(\{[^{}]*\})\s*([0-9a-zA-Z])"), r"\\frac\1{\2}"),
     (re.compile(r"\\sqrt\s*([0-9a-zA-Z])"), r"\\sqrt{\1}"),
+    (re.compile(r"\\sqrt\s*\(([^()]{1,40})\)"), r"\\sqrt{\1}"),  # 4\sqrt(2), a common slip
 )
+# ``1 \\ 2 \\ \end{pmatrix}``: a row break right before the end adds no (empty) row.
+_TRAILING_ROW_BREAK = re.compile(r"(?:\\\\\s*)+(?=\\end\{[pbvBV]?matrix\})")
 _OPEN = "([{"
 _CLOSE = ")]}"
 
@@ -100,6 +103,8 @@ def normalize_with_unit(text: str, policy: VerifierPolicy) -> tuple[str, str | N
     and currency when the policy allows), and the trailing unit dropped (``"cm"``) so that differing
     units can be told apart."""
     text = text.replace("\x00", "").strip().strip("$").strip()
+    # First: undoing doubled backslashes would turn the row break plus ``\end`` into ``\\end``.
+    text = _TRAILING_ROW_BREAK.sub("", text)
     text = _BRACED_COMMA.sub(",", _DOUBLED.sub(lambda _: "\\", text))
     text = _SIZING.sub("", _SPACING.sub(" ", _THIN.sub("", text)))
     for old, new in _RENAMES:

@@ -70,6 +70,7 @@ EQUIVALENT = [
     ("x \\le -2 \\text{ or } x \\ge 3", "(-\\infty,-2]\\cup[3,\\infty)"),
     ("(-\\infty, 1) \\cup (1, \\infty)", "x \\neq 1"), ("\\mathbb{R}", "(-\\infty, \\infty)"),
     ("x=-2 \\text{ or } x=3", "-2, 3"), ("e^{i\\pi/4}", "\\frac{\\sqrt2}{2}+\\frac{\\sqrt2}{2}i"),
+    ("4\\sqrt{2}", "4\\sqrt(2)"), ("\\pm 3", "x = 3 \\text{ or } x = -3"),
     # degrees against radians, numbers wrapped in text, factored polynomials, logs and factorials
     ("\\frac{\\pi}{3}", "60^\\circ"), ("5", "\\text{5 apples}"), ("x^3 - 3x + 2", "(x-1)^2(x+2)"), ("2", "\\log_2 4"),
     ("6", "3!"), ("10", "\\binom{5}{2}"), ("|x| > 3", "(-\\infty, -3) \\cup (3, \\infty)"),
@@ -126,6 +127,8 @@ DIFFERENT = [
     ("12:00", "1:00"), ("20:34", "20:34:00"), ("7:32", "32:7"),
     ("|x| > 3", "(-\\infty, -3] \\cup [3, \\infty)"), ("|x|", "x"), ("\\ln 2", "\\log_{10} 2"), ("e", "2.718"),
     ("\\frac{\\pi}{3}", "60"), ("0", "0.0001"), ("10^{-10}", "0"), ("1", "0.9999999999"), ("2\\pi", "6.28"),
+    # more math-verify issue-tracker false positives (#14, #41, #60)
+    ("n=2,3,4", "n=1,2,3"), ("\\pm 2021", "2021"), ("4", "4\\sqrt(2)"), ("3x-y+13=0", "3x+4y+14=0"),
     # hedged double answers
     ("3", "3, 4"), ("3", "\\boxed{3} or \\boxed{4}"),
     # units must agree when both sides give one; bases and digits must agree

@@ -4,6 +4,7 @@ baseline modes, and the running sigma_ref per session. Pure functions and plain 
 For a group with verifier outcomes v_i in {0, 1} and raw RM scores s_i::
 
     z_i   = (s_i - min) / (max - min + eps)        min/max over the responses with the same v
+                                                 (a stratum of one, or with max - min <= eps: z = singleton_z)
     r_i   = -alpha + 2 alpha z_i                    if v_i = 0   (band [-alpha, alpha])
     r_i   = (1 - beta) + 2 beta z_i                 if v_i = 1   (band [1 - beta, 1 + beta])
     w     = w_min + (w_max - w_min) * sigmoid(k (sigma_u - sigma_ref))
@@ -101,12 +102,16 @@ class GroupReward:
 
 
 def min_max(scores: Sequence[float], eps: float, singleton_z: float) -> list[float]:
-    """z in [0, 1) per score; a set with one member or no spread gets ``singleton_z``."""
+    """z in [0, 1) per score; a set with one member or no spread gets ``singleton_z``.
+
+    Scores within ``eps`` of each other count as tied: below that, whether two floats differ is
+    rounding noise (adding a constant can merge them), and ties must not flip to ``singleton_z``.
+    """
     if len(scores) < 2:
         return [singleton_z] * len(scores)
     low, high = min(scores), max(scores)
     spread = high - low
-    if spread <= 0:
+    if spread <= eps:
         return [singleton_z] * len(scores)
     return [(s - low) / (spread + eps) for s in scores]
 

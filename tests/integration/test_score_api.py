@@ -42,7 +42,7 @@ def recompute(group: dict[str, Any], params: dict[str, Any], sigma_ref: float) -
             continue
         part = s[mask]
         spread = part.max() - part.min()
-        z = (part - part.min()) / (spread + params["eps"]) if spread > 0 else np.full_like(
+        z = (part - part.min()) / (spread + params["eps"]) if spread > params["eps"] else np.full_like(
             part, params["singleton_z"])
         r_hat[mask] = low + width * z
     sigma = float(np.std(s))

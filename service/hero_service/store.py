@@ -297,12 +297,12 @@ class RedisStore(Generic[P, R]):
                 await self.redis.ping()
                 break
             except (RedisError, OSError) as exc:
-                self._reason = f"state backend {_safe(self._url)} unreachable: {exc}; retrying"
+                self._reason = f"state backend {redact_url(self._url)} unreachable: {exc}; retrying"
                 log.warning("%s", self._reason)
                 await asyncio.sleep(1.0)
         self._listener = asyncio.create_task(self._listen(), name="hero-state-listener")
         self._reason = None
-        log.info("state backend: %s (prefix %r)", _safe(self._url), self._prefix)
+        log.info("state backend: %s (prefix %r)", redact_url(self._url), self._prefix)
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -368,7 +368,12 @@ class RedisStore(Generic[P, R]):
             await self._close_early(held.group_id, gen)
         waiters = [f for f in self._futures.values() if not f.done()]
         if waiters:
-            await asyncio.wait(waiters, timeout=self._deadline_s + self._poll_s)
+            # Closing is combine + publish (the heavy work is done), so a lease is plenty; what is
+            # still missing then (Redis gone) answers 503 and the client retries elsewhere.
+            await asyncio.wait(waiters, timeout=self._lease)
+        for future in waiters:
+            if not future.done():
+                future.set_exception(StateUnavailableError("shut down before the group's result arrived; retry"))
 
     async def wait(self, claim: _RedisClaim[R]) -> tuple[R, bool]:
         """The group's result: from the published message, or read back if that was missed."""
@@ -401,7 +406,7 @@ class RedisStore(Generic[P, R]):
         return _RedisClaim(self, group_id, gen, int(offset), token, future)
 
     def _unavailable(self, exc: BaseException) -> StateUnavailableError:
-        reason = f"state backend {_safe(self._url)} unreachable: {type(exc).__name__}: {exc}"
+        reason = f"state backend {redact_url(self._url)} unreachable: {type(exc).__name__}: {exc}"
         log.warning("%s", reason)
         if self._on_error is not None:
             self._on_error(type(exc).__name__)
@@ -514,7 +519,7 @@ class RedisSigma:
         return float(ref), float(value)
 
 
-def _safe(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without its password, for logs and /ready."""
     if "@" not in url:
         return url

@@ -30,6 +30,7 @@ from hero_service.hero import ParamsError
 from hero_service.params import resolve_params
 from hero_service.reward_model.base import QueueFullError
 from hero_service.state import ServerState
+from hero_service.store import StateUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ async def get_reward(
     _check_size(request, state)
     try:
         result = await asyncio.wait_for(state.scorer.score(request), state.settings.request_timeout_s)
-    except (QueueFullError, NotServingError):
+    except (QueueFullError, NotServingError, StateUnavailableError):
         raise
     except Exception:
         log.exception("get_reward: scoring failed; answering zeros flagged server_error")
@@ -238,6 +239,10 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, NotServingError)
         return _error(503, exc.reason, {"Retry-After": "5"})
 
+    async def state_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # Parts of a group cannot be assembled without the shared state; the trainers retry.
+        return _error(503, str(exc), {"Retry-After": "2"})
+
     async def unauthorized(_: Request, exc: Exception) -> JSONResponse:
         return _error(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
                       {"WWW-Authenticate": "Bearer"})
@@ -245,6 +250,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ParamsError, params_error)
     app.add_exception_handler(QueueFullError, queue_full)
     app.add_exception_handler(NotServingError, not_serving)
+    app.add_exception_handler(StateUnavailableError, state_unavailable)
     async def too_large(_: Request, exc: Exception) -> JSONResponse:
         return _error(413, str(exc))
 

@@ -62,6 +62,9 @@ class Metrics:
         self.partial_groups = Counter("hero_partial_groups",
                                       "Groups scored at the deadline without all their parts.",
                                       registry=r)
+        self.state_errors = Counter("hero_state_errors",
+                                    "Shared state backend (Redis) calls that failed, by error.", ["error"],
+                                    registry=r)
         self.rewards = Histogram("hero_reward", "Final rewards by verifier stratum.", ["stratum"],
                                  buckets=_REWARD_BUCKETS, registry=r)
         self.sigma_ref = Gauge("hero_sigma_ref", "Current running sigma_ref per session.", ["session"],

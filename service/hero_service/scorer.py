@@ -6,19 +6,31 @@ No web import: the HTTP layer translates requests into ``ScoreRequest`` and call
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hero_client.schemas import GroupIn, GroupOut, ResolvedParams, ScoreRequest, ScoreResponse
-from hero_service.assembler import GroupAssembler, Ticket
+from hero_service.assembler import GroupAssembler
 from hero_service.hero import GroupReward, HeroParams, SigmaTracker, combine, group_sigma
 from hero_service.metrics import Metrics
 from hero_service.params import resolve_params
 from hero_service.reward_model.base import QueueFullError, RewardModel, RMItem, RMScore
 from hero_service.settings import Settings
+from hero_service.store import (
+    Claim,
+    Codec,
+    GroupStore,
+    MemorySigma,
+    MemoryStore,
+    RedisSigma,
+    RedisStore,
+    SigmaBook,
+)
 from hero_service.verifier import VerifierPool, VerifyRequest
 from hero_service.verifier.verdict import Verdict
 
@@ -68,30 +80,66 @@ class Scorer:
         self._rm = reward_model
         self._metrics = metrics
         self._sigma = SigmaTracker(settings.sigma_momentum, settings.max_sessions)
-        self._assembler = GroupAssembler[_Part, Combined](
-            deadline_s=settings.group_deadline_s,
-            close=self._close_assembled,
-            on_partial=lambda _id, _got, _size: metrics.partial_groups.inc(),
-        )
-        metrics.groups_waiting.set_function(lambda: self._assembler.waiting)
+        self._local_sigma = MemorySigma(self._sigma)
+        self._store: GroupStore[_Part, Combined]
+        self._book: SigmaBook
+        if settings.state_url is None:
+            assembler = GroupAssembler[_Part, Combined](
+                deadline_s=settings.group_deadline_s,
+                close=self._close_assembled,
+                on_partial=lambda _id, _got, _size: metrics.partial_groups.inc(),
+            )
+            self._store = MemoryStore(assembler)
+            self._book = self._local_sigma
+        else:
+            redis_store = RedisStore[_Part, Combined](
+                url=settings.state_url,
+                password=settings.state_password,
+                prefix=settings.state_prefix,
+                ttl_s=settings.state_ttl_s,
+                deadline_s=settings.group_deadline_s,
+                codec=Codec(_dump_part, _load_part, _dump_combined, _load_combined),
+                close=self._close_shared,
+                on_partial=lambda _id, _got, _size: metrics.partial_groups.inc(),
+                on_error=self._on_state_error,
+            )
+            self._store = redis_store
+            self._book = RedisSigma(redis_store, prefix=settings.state_prefix, ttl_s=settings.state_ttl_s,
+                                    momentum=settings.sigma_momentum, fallback=self._local_sigma,
+                                    on_error=self._on_state_error)
+        metrics.groups_waiting.set_function(lambda: self._store.waiting)
+
+    def _on_state_error(self, kind: str) -> None:
+        self._metrics.state_errors.labels(error=kind).inc()
 
     @property
     def sigma(self) -> SigmaTracker:
         return self._sigma
 
+    @property
+    def store(self) -> GroupStore[_Part, Combined]:
+        return self._store
+
+    async def start(self) -> None:
+        """Connect to the group store (for Redis: until it answers)."""
+        await self._store.start()
+
+    async def close(self) -> None:
+        await self._store.close()
+
     async def flush(self) -> None:
         """Score every waiting group now (shutdown)."""
-        await self._assembler.flush()
+        await self._store.flush()
 
     async def score(self, request: ScoreRequest) -> ScoreResponse:
         """Rewards for every response of every group entry in ``request``."""
         params, wire = resolve_params(request.params, self._settings)
         groups = request.groups
         # A part the assembler already holds (a client's retry) needs no second verification.
-        retried: dict[int, Ticket[Combined]] = {
-            i: ticket for i, g in enumerate(groups)
-            if g.part_id is not None and (ticket := self._assembler.seen(str(g.id), g.part_id)) is not None
-        }
+        retried: dict[int, Claim[Combined]] = {}
+        for i, g in enumerate(groups):
+            if g.part_id is not None and (claim := await self._store.seen(str(g.id), g.part_id)) is not None:
+                retried[i] = claim
         fresh = [i for i in range(len(groups)) if i not in retried]
         # Start every entry's heavy work at once: the verifier pool and the RM batcher both gain from
         # seeing the whole request.
@@ -99,7 +147,7 @@ class Scorer:
 
         outputs: list[GroupOut | None] = [None] * len(groups)
         complete = [i for i in fresh if groups[i].size == len(groups[i].responses)]
-        sigma_ref, scored = self._combine_complete([raws[i] for i in complete], params, wire)
+        sigma_ref, scored = await self._combine_complete([raws[i] for i in complete], params, wire)
         for i, group in zip(complete, scored, strict=True):
             outputs[i] = self._out(groups[i], group, 0, partial=False)
 
@@ -107,8 +155,8 @@ class Scorer:
         for i in fresh:
             g = groups[i]
             if g.size > len(g.responses):
-                tickets[i] = self._assembler.add(str(g.id), g.size, len(g.responses), _Part(raws[i], params, wire),
-                                                 part_key=g.part_id)
+                tickets[i] = await self._store.join(str(g.id), g.size, len(g.responses),
+                                                    _Part(raws[i], params, wire), g.part_id)
         for i, ticket in sorted(tickets.items()):
             assembled, partial = await ticket.result()
             outputs[i] = self._out(groups[i], assembled, ticket.offset, partial=partial)
@@ -152,7 +200,7 @@ class Scorer:
         self._metrics.observe_verdicts(verdicts)
         return verdicts
 
-    def _combine_complete(
+    async def _combine_complete(
         self,
         raws: Sequence[RawResults],
         params: HeroParams,
@@ -162,40 +210,48 @@ class Scorer:
         if not raws:
             return None, []
         scores = [[s.score for s in raw.rm] for raw in raws]
-        sigma_ref = self._sigma_ref_for(wire, [group_sigma(s) for s in scores])
+        sigma_ref = await self._fold(wire, [group_sigma(s) for s in scores])
         rewards = [combine([v.value for v in raw.verdicts], s, params, sigma_ref)
                    for raw, s in zip(raws, scores, strict=True)]
-        self._after_combine(wire, rewards, raws)
+        self._observe(rewards, raws)
         combined = [Combined(raw, reward, sigma_ref) for raw, reward in zip(raws, rewards, strict=True)]
         return sigma_ref, combined
 
     def _close_assembled(self, group_id: str, parts: list[_Part], partial: bool) -> Combined:
-        raw = parts[0].raw
-        for part in parts[1:]:
-            raw = raw + part.raw
-        # A group's parts may carry different params; the first part's decide, as they decided
-        # when the group opened.
-        params, wire = parts[0].params, parts[0].wire
+        """Close a group in memory: this process's sigma tracker, synchronously (the assembler's rule)."""
+        raw, params, wire = _merge(parts)
         scores = [s.score for s in raw.rm]
-        sigma_ref = self._sigma_ref_for(wire, [group_sigma(scores)])
-        reward = combine([v.value for v in raw.verdicts], scores, params, sigma_ref)
-        self._after_combine(wire, [reward], [raw])
+        sigma_ref = self._fold_local(wire, [group_sigma(scores)])
+        return self._finish_group(raw, params, sigma_ref)
+
+    async def _close_shared(self, group_id: str, parts: list[_Part], partial: bool) -> Combined:
+        """Close a group this replica won in the shared store: sigma_ref from the shared book."""
+        raw, params, wire = _merge(parts)
+        scores = [s.score for s in raw.rm]
+        sigma_ref = await self._fold(wire, [group_sigma(scores)])
+        return self._finish_group(raw, params, sigma_ref)
+
+    def _finish_group(self, raw: RawResults, params: HeroParams, sigma_ref: float) -> Combined:
+        reward = combine([v.value for v in raw.verdicts], [s.score for s in raw.rm], params, sigma_ref)
+        self._observe([reward], [raw])
         return Combined(raw, reward, sigma_ref)
 
-    def _sigma_ref_for(self, wire: ResolvedParams, sigmas: list[float]) -> float:
+    async def _fold(self, wire: ResolvedParams, sigmas: list[float]) -> float:
+        # A pinned sigma_ref is an evaluation setting: it must not move the session's running mean.
         if wire.sigma_ref is not None:
             return wire.sigma_ref
-        return self._sigma.resolve(wire.session, sigmas)
+        ref, current = await self._book.fold(wire.session, sigmas)
+        self._metrics.sigma_ref.labels(session=wire.session).set(current)
+        return ref
 
-    def _after_combine(
-        self, wire: ResolvedParams, rewards: Sequence[GroupReward], raws: Sequence[RawResults]
-    ) -> None:
-        # A pinned sigma_ref is an evaluation setting: it must not move the session's running mean.
-        if wire.sigma_ref is None:
-            self._sigma.observe(wire.session, [r.sigma for r in rewards])
-            current = self._sigma.current(wire.session)
-            if current is not None:
-                self._metrics.sigma_ref.labels(session=wire.session).set(current)
+    def _fold_local(self, wire: ResolvedParams, sigmas: list[float]) -> float:
+        if wire.sigma_ref is not None:
+            return wire.sigma_ref
+        ref, current = self._local_sigma.fold_now(wire.session, sigmas)
+        self._metrics.sigma_ref.labels(session=wire.session).set(current)
+        return ref
+
+    def _observe(self, rewards: Sequence[GroupReward], raws: Sequence[RawResults]) -> None:
         for reward, raw in zip(rewards, raws, strict=True):
             self._metrics.observe_rewards(reward.rewards, [v.value for v in raw.verdicts])
 
@@ -220,3 +276,43 @@ class Scorer:
             partial=partial,
             group_size=len(raw.verdicts),
         )
+
+
+def _merge(parts: Sequence[_Part]) -> tuple[RawResults, HeroParams, ResolvedParams]:
+    raw = parts[0].raw
+    for part in parts[1:]:
+        raw = raw + part.raw
+    # A group's parts may carry different params; the first part's decide, as they decided when the
+    # group opened.
+    return raw, parts[0].params, parts[0].wire
+
+
+# --- JSON codecs for the shared store: raw results and params out, rewards back -------------------
+
+def _dump_raw(raw: RawResults) -> dict[str, Any]:
+    return {"verdicts": [dataclasses.asdict(v) for v in raw.verdicts],
+            "rm": [dataclasses.asdict(s) for s in raw.rm]}
+
+
+def _load_raw(data: dict[str, Any]) -> RawResults:
+    return RawResults(tuple(Verdict(**v) for v in data["verdicts"]), tuple(RMScore(**s) for s in data["rm"]))
+
+
+def _dump_part(part: _Part) -> dict[str, Any]:
+    return {"raw": _dump_raw(part.raw), "params": dataclasses.asdict(part.params),
+            "wire": part.wire.model_dump(mode="json")}
+
+
+def _load_part(data: dict[str, Any]) -> _Part:
+    return _Part(_load_raw(data["raw"]), HeroParams(**data["params"]), ResolvedParams.model_validate(data["wire"]))
+
+
+def _dump_combined(combined: Combined) -> dict[str, Any]:
+    return {"raw": _dump_raw(combined.raw), "reward": dataclasses.asdict(combined.reward),
+            "sigma_ref": combined.sigma_ref}
+
+
+def _load_combined(data: dict[str, Any]) -> Combined:
+    r = data["reward"]
+    reward = GroupReward(tuple(r["rewards"]), tuple(r["normalized"]), r["weight"], r["sigma"])
+    return Combined(_load_raw(data["raw"]), reward, data["sigma_ref"])

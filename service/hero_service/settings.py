@@ -81,6 +81,17 @@ class Settings(BaseSettings):
     group_deadline_s: float = Field(60.0, gt=0, description="Seconds after a group's first part "
                                     "before it is scored as partial.")
 
+    # --- shared state (many replicas) ---
+    state_url: str | None = Field(None, description="Unset: groups and sigma_ref live in this process (one "
+                                  "replica). redis://host:6379/0 (or rediss://): shared by every replica, "
+                                  "needed when per-sample trainers talk to more than one replica.")
+    state_password: str | None = Field(None, description="Password for HERO_STATE_URL (from a Secret); "
+                                       "overrides one in the URL.")
+    state_prefix: str = Field("hero", min_length=1, description="Key prefix in Redis; replicas that "
+                              "share groups must share it.")
+    state_ttl_s: float = Field(3600.0, gt=0, description="Lifetime of every Redis key after its last "
+                               "write, so nothing leaks when a replica dies; above HERO_GROUP_DEADLINE_S.")
+
     # --- default reward parameters (a request's params override them) ---
     mode: Mode = Field("hero", description="hero, verifier, rm or blend.")
     preset: Preset = Field("paper-appendix", description="Weighting preset: paper-appendix "
@@ -139,6 +150,12 @@ class Settings(BaseSettings):
                 f"({self.group_deadline_s}), or a part waiting for its group times out before the group is "
                 "scored as partial."
             )
+        if self.state_ttl_s <= self.group_deadline_s:
+            raise ValueError(f"HERO_STATE_TTL_S ({self.state_ttl_s}) must exceed HERO_GROUP_DEADLINE_S "
+                             f"({self.group_deadline_s}), or a waiting group's record expires before its deadline.")
+        if self.state_url is not None and not self.state_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"HERO_STATE_URL must start with redis://, rediss:// or unix:// (got "
+                             f"{self.state_url.split('://')[0]}://...); unset it for in-memory state.")
         if self.rm_model is not None and not self.rm_model.strip():
             raise ValueError("HERO_RM_MODEL is empty; unset it for the embedded default, or give a hub "
                              "id or a local path.")

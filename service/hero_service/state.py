@@ -47,13 +47,16 @@ class ServerState:
         if self.draining:
             return "draining: the server is shutting down"
         if not self.ready:
+            if (store := self.scorer.store.not_ready_reason) is not None:
+                return store
             return "starting: loading the reward model and the verifier pool"
         return None
 
     async def start(self) -> None:
-        """Load the RM and start the verifier pool concurrently; ready when both are up."""
+        """Load the RM, start the verifier pool and reach the group store concurrently; ready when all
+        are up (an unreachable Redis keeps the server not ready, with the reason, until it answers)."""
         try:
-            await asyncio.gather(self.verifier.start(), self.reward_model.start())
+            await asyncio.gather(self.verifier.start(), self.reward_model.start(), self.scorer.start())
         except Exception as exc:
             log.exception("startup failed")
             self.failure = f"{type(exc).__name__}: {exc}"
@@ -75,5 +78,6 @@ class ServerState:
     async def stop(self) -> None:
         """Drain, then stop the parts in reverse order of their start."""
         await self.drain()
+        await self.scorer.close()
         await self.reward_model.close()
         await self.verifier.close()

@@ -26,6 +26,8 @@ CHART_OWNED = {
     "port": "containerPort",
     "api_keys": "auth.apiKeys / auth.existingSecret (a Secret)",
     "drain_timeout_s": "shutdown.drainTimeoutSeconds (also sizes terminationGracePeriodSeconds)",
+    "state_url": "stateStore.url, or the chart's own Redis (stateStore.redis.enabled)",
+    "state_password": "stateStore.existingSecret (a Secret)",
 }
 
 

@@ -85,8 +85,15 @@ def kinds(docs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def one(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
-    found = [d for d in docs if d["kind"] == kind and "helm.sh/hook" not in d["metadata"].get("annotations", {})]
+def is_state_store(doc: dict[str, Any]) -> bool:
+    """The chart's optional Redis (stateStore.redis), apart from the server's own objects."""
+    return bool(doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "state-store")
+
+
+def one(docs: list[dict[str, Any]], kind: str, *, state_store: bool = False) -> dict[str, Any]:
+    """The one server object (or, with ``state_store``, the one Redis object) of ``kind``."""
+    found = [d for d in docs if d["kind"] == kind and "helm.sh/hook" not in d["metadata"].get("annotations", {})
+             and is_state_store(d) == state_store]
     assert len(found) == 1, f"expected one {kind}, got {len(found)}"
     return found[0]
 

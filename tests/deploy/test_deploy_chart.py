@@ -379,5 +379,57 @@ def test_notes_tell_trainers_how_to_connect() -> None:
         "pkg://hero_client.integrations.verl",
         "--algo.advantage.estimator dr_grpo", "hero_client.integrations.trl",
                    "algorithm.norm_adv_by_std_in_grpo=False", 'scale_rewards="none"', "port-forward svc/rm-hero-reward",
-                   "more than one replica"):
+                   "Shared group state"):
         assert needle in notes, needle
+
+
+# --- shared group state (Redis) -------------------------------------------------------------------------------
+
+
+def test_no_state_store_by_default() -> None:
+    docs = render()
+    env = env_of(server(docs))
+    assert "HERO_STATE_URL" not in env and "HERO_STATE_PASSWORD" not in env
+    assert "StatefulSet" not in kinds(docs)
+
+
+def test_the_charts_own_redis_is_wired_to_the_replicas() -> None:
+    docs = render(ALL_ON)
+    redis = one(docs, "StatefulSet", state_store=True)
+    svc = one(docs, "Service", state_store=True)
+    env = env_of(server(docs))
+    assert env["HERO_STATE_URL"]["value"] == f"redis://{svc['metadata']['name']}:6379/0"
+    assert env["HERO_STATE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "hero-redis", "key": "password"}
+    container = redis["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"].startswith("docker.io/library/redis:")
+    assert "--requirepass" in container["args"] and "$(REDIS_PASSWORD)" in container["args"]
+    assert container["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "hero-redis", "key": "password"}
+    # The server's Service must not select the Redis pod, and the Redis Service only selects it.
+    pod_labels = redis["spec"]["template"]["metadata"]["labels"]
+    server_svc = one(docs, "Service")
+    assert not set(server_svc["spec"]["selector"].items()) <= set(pod_labels.items())
+    assert set(svc["spec"]["selector"].items()) <= set(pod_labels.items())
+    assert redis["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_an_existing_redis_is_referenced_not_created() -> None:
+    docs = render("existing-secrets-values.yaml")
+    env = env_of(server(docs))
+    assert env["HERO_STATE_URL"]["value"] == "redis://redis-master.infra.svc.cluster.local:6379/0"
+    assert env["HERO_STATE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "infra-redis", "key": "redis-password"}
+    assert "StatefulSet" not in kinds(docs)
+    assert "/stateStore/url" in helm_fails("--set", "stateStore.url=http://nope")
+
+
+def test_notes_say_when_shared_state_is_needed() -> None:
+    assert HELM is not None
+
+    def notes(*args: str) -> str:
+        out = subprocess.run([HELM, "install", "rm", str(CHART), "--dry-run=client", *args],
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+        return out[out.index("NOTES:"):]
+
+    assert "stateStore.redis.enabled=true" in notes("--set", "replicaCount=3")
+    with_redis = notes("--set", "replicaCount=3", "--set", "stateStore.redis.enabled=true")
+    assert "Shared group state: redis://rm-hero-reward-redis:6379/0" in with_redis
+    assert "WARNING" not in with_redis

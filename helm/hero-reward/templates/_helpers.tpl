@@ -122,3 +122,18 @@ httpGet:
   port: http
 {{- end }}
 {{- end }}
+
+{{/*
+Shared group state: the Redis URL the replicas use (an existing one, or the chart's own), or nothing.
+*/}}
+{{- define "hero-reward.redisName" -}}
+{{- printf "%s-redis" (include "hero-reward.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "hero-reward.stateUrl" -}}
+{{- if .Values.stateStore.url }}
+{{- .Values.stateStore.url }}
+{{- else if .Values.stateStore.redis.enabled }}
+{{- printf "redis://%s:%v/0" (include "hero-reward.redisName" .) .Values.stateStore.redis.port }}
+{{- end }}
+{{- end }}

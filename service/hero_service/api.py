@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import platform
@@ -144,7 +145,6 @@ async def get_reward(
 ) -> OpenRLHFResponse:
     """OpenRLHF's remote reward model contract (``--reward.remote_url``)."""
     params = ScoreParams(**query.model_dump(exclude={"group_size", "key"}))
-    resolve_params(params, state.settings)  # a bad parameter is the caller's error: 422, not zeros
     end_tokens = state.reward_model.info.extra.get("special_tokens", ())
     entries, samples = openrlhf.to_entries(body, group_size=query.group_size, end_tokens=end_tokens)
     if not entries:
@@ -153,8 +153,8 @@ async def get_reward(
     _check_size(request, state)
     try:
         result = await asyncio.wait_for(state.scorer.score(request), state.settings.request_timeout_s)
-    except (QueueFullError, NotServingError, StateUnavailableError):
-        raise
+    except (QueueFullError, NotServingError, StateUnavailableError, ParamsError):
+        raise  # overload, shutdown and a bad parameter are the caller's to act on: not zeros
     except Exception:
         log.exception("get_reward: scoring failed; answering zeros flagged server_error")
         return openrlhf.failed_response(len(samples))
@@ -207,7 +207,9 @@ async def info(state: State) -> InfoResponse:
     )
 
 
+@functools.cache
 def _versions() -> dict[str, str]:
+    """Installed versions; they cannot change while the process runs, so read them once."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}

@@ -4,31 +4,46 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
 from hero_service import __version__
+from hero_service.names import unknown_variables
 from hero_service.settings import Settings
+
+# Shown by --help, so plain text (the module docstring is for Sphinx-style readers).
+DESCRIPTION = ("hero-reward: HERO rewards (verifier + reward model) as a service, and offline diagnostics. "
+               "Flags map onto the same settings as the HERO_ environment variables.")
+
+
+def _setting(name: str, text: str) -> str:
+    """Help for a flag that sets ``name``: its variable and the default it falls back to."""
+    field = Settings.model_fields[name]
+    default = "CPU count, at most 8" if field.default_factory is not None else field.default
+    shown = "unset" if default is None else default
+    return f"{text} (HERO_{name.upper()}; default: {shown})"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hero-reward", description=__doc__)
+    parser = argparse.ArgumentParser(prog="hero-reward", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"hero-reward {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the reward server",
                                 description="Run the reward server. Every flag overrides its HERO_ "
                                 "environment variable; see the README for the full settings table.")
-    serve.add_argument("--host", help="interface to bind (HERO_HOST)")
-    serve.add_argument("--port", type=int, help="TCP port (HERO_PORT)")
+    # No argparse defaults: an unset flag leaves the HERO_ variable (or the settings default) in force.
+    serve.add_argument("--host", help=_setting("host", "interface to bind"))
+    serve.add_argument("--port", type=int, help=_setting("port", "TCP port"))
     serve.add_argument("--model", dest="rm_model",
-                       help="reward model hub id or local path (HERO_RM_MODEL); unset: embedded MiniLM")
-    serve.add_argument("--verifier-workers", type=int, help="verifier processes (HERO_VERIFIER_WORKERS)")
+                       help=_setting("rm_model", "reward model hub id or local path; unset: embedded MiniLM"))
+    serve.add_argument("--verifier-workers", type=int, help=_setting("verifier_workers", "verifier processes"))
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
-                       help="log level (HERO_LOG_LEVEL)")
+                       help=_setting("log_level", "log level"))
     _add_score(commands)
     _add_report(commands)
     return parser
@@ -39,10 +54,14 @@ def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "score", help="score a rollout file offline",
         description="Score a rollout file (JSONL: grouped or flat form, see the README) through the server's "
         "own pipeline, in this process or on a running server (--url), and write every component of every "
-        "reward to OUTPUT. An existing OUTPUT is resumed. Bad input lines are reported and written with "
-        "status error.")
+        "reward to OUTPUT. An existing OUTPUT is resumed; one scored with other --params is refused "
+        "(use a new OUTPUT, or --force). Bad input lines are reported and written with status error. "
+        "Exit status: 0 when every line was scored, 1 when any line failed (the count is printed) or the "
+        "run stopped, 2 for bad arguments or an OUTPUT scored with other --params.")
     score.add_argument("rollouts", type=Path, help="input JSONL")
     score.add_argument("-o", "--output", type=Path, required=True, help="scored JSONL (resumed if it exists)")
+    score.add_argument("--force", action="store_true",
+                       help="score OUTPUT again from the start, even when it was scored with other --params")
     score.add_argument("--url", help="score on this running server instead of in-process")
     score.add_argument("--api-key", help="API key for --url")
     score.add_argument("--params", nargs="+", action="extend", default=[], metavar="NAME=VALUE",
@@ -54,8 +73,9 @@ def _add_score(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     score.add_argument("--format", dest="form", choices=["auto", "grouped", "flat"], default="auto",
                        help="input form (auto: from the first line)")
     score.add_argument("--batch-groups", type=int, default=32, help="groups per request (default 32)")
-    score.add_argument("--model", dest="rm_model", help="in-process: reward model (HERO_RM_MODEL)")
-    score.add_argument("--verifier-workers", type=int, help="in-process: verifier processes")
+    score.add_argument("--model", dest="rm_model", help=_setting("rm_model", "in-process: reward model"))
+    score.add_argument("--verifier-workers", type=int,
+                       help=_setting("verifier_workers", "in-process: verifier processes"))
 
 
 def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,14 +89,26 @@ def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def load_settings(overrides: dict[str, Any]) -> Settings:
-    """Settings from the environment plus ``overrides``; exits with the fix-it message when invalid."""
+    """Settings from the environment plus ``overrides``; exits with the fix-it message when invalid.
+
+    A ``HERO_`` variable that names no setting (a typo) is ignored by the settings: say so, with the
+    setting it probably meant.
+    """
+    for warning in unknown_variables(os.environ, "HERO_", Settings.model_fields):
+        sys.stderr.write(f"hero-reward: warning: {warning}\n")
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        lines = [f"  HERO_{'_'.join(str(p) for p in e['loc']).upper() or '?'}: {e['msg']}"
-                 for e in exc.errors()]
+        lines = [f"  {_settings_error(e['loc'], e['msg'], e.get('ctx'))}" for e in exc.errors()]
         sys.stderr.write("hero-reward: invalid settings\n" + "\n".join(lines) + "\n")
         raise SystemExit(2) from None
+
+
+def _settings_error(loc: tuple[int | str, ...], msg: str, ctx: dict[str, Any] | None) -> str:
+    # A check across fields (a model validator) has no location: its message names the variables.
+    if ctx is not None and isinstance(ctx.get("error"), ValueError):
+        msg = str(ctx["error"])
+    return f"HERO_{'_'.join(str(p) for p in loc).upper()}: {msg}" if loc else msg
 
 
 def serve(settings: Settings) -> None:
@@ -91,17 +123,18 @@ def serve(settings: Settings) -> None:
 def score(args: dict[str, Any]) -> None:
     from hero_client import HeroError
     from hero_service.diagnostics.offline import Backend, Remote, in_process_backend, parse_params, score_file
+    from hero_service.diagnostics.records import ParamsConflictError
     from hero_service.diagnostics.rollouts import parse_field_map
 
     try:
         params = parse_params(args["params"])
         fields = parse_field_map(args["field"])
-    except ValueError as exc:  # FieldMapError and pydantic's ValidationError are ValueErrors
-        raise SystemExit(f"hero-reward score: {exc}") from None
+    except ValueError as exc:  # FieldMapError and the --params errors are ValueErrors
+        _usage_error(str(exc))
     if args["batch_groups"] < 1:
-        raise SystemExit("hero-reward score: --batch-groups must be >= 1")
+        _usage_error("--batch-groups must be >= 1")
     if args["url"] and args["rm_from_file"]:
-        raise SystemExit("hero-reward score: --rm-from-file scores in this process; it cannot go with --url")
+        _usage_error("--rm-from-file scores in this process; it cannot go with --url")
     backend: Backend
     if args["url"]:
         backend = Remote(args["url"], args["api_key"])
@@ -112,12 +145,29 @@ def score(args: dict[str, Any]) -> None:
     try:
         summary = asyncio.run(score_file(
             args["rollouts"], args["output"], backend, params=params, batch_size=args["batch_groups"],
-            form=args["form"], fields=fields, rm_from_file=args["rm_from_file"], stream=sys.stderr,
+            form=args["form"], fields=fields, rm_from_file=args["rm_from_file"], force=args["force"],
+            stream=sys.stderr,
         ))
+    except ParamsConflictError as exc:
+        _usage_error(str(exc))
     except (OSError, RuntimeError, ValueError, HeroError) as exc:
         # What was written so far stays: the same command resumes after the cause is fixed.
         raise SystemExit(f"hero-reward score: {exc}") from None
-    sys.stderr.write(f"wrote {args['output']}: {summary.groups} groups, {len(summary.error_lines)} bad lines\n")
+    failed = summary.error_lines
+    if not args["output"].exists():
+        sys.stderr.write(f"hero-reward score: nothing written: {args['rollouts']} has no lines\n")
+        raise SystemExit(1)
+    sys.stderr.write(f"wrote {args['output']}: {summary.groups} groups, {summary.scored} scored by this run, "
+                     f"{summary.kept} records kept, {len(failed)} failed lines\n")
+    if failed:
+        shown = ", ".join(map(str, failed[:10])) + (", ..." if len(failed) > 10 else "")
+        raise SystemExit(f"hero-reward score: {len(failed)} of the input lines failed (lines {shown}); "
+                         "their records have status error")
+
+
+def _usage_error(message: str) -> NoReturn:
+    sys.stderr.write(f"hero-reward score: {message}\n")
+    raise SystemExit(2)
 
 
 def report(args: dict[str, Any]) -> None:
@@ -127,7 +177,7 @@ def report(args: dict[str, Any]) -> None:
     try:
         data = write_report(args["scored"], args["output"], args["top"])
     except (OSError, ScoredFileError) as exc:
-        raise SystemExit(f"hero-reward report: {exc}") from None
+        raise SystemExit(f"hero-reward report: {args['scored']}: {exc}") from None
     sys.stderr.write(f"wrote {args['output']}: {len(data.groups)} groups, mean AUROC "
                      f"{'n/a' if data.auroc.mean is None else f'{data.auroc.mean:.3f}'}\n")
 

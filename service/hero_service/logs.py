@@ -50,3 +50,17 @@ def configure_logging(level: str, fmt: Literal["json", "text"]) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    show_progress_bars(root.level <= logging.INFO)
+
+
+def show_progress_bars(show: bool) -> None:
+    """Model loading's progress bars (transformers' "Loading weights", the hub's downloads) write to
+    stderr past the log level: show them only where INFO lines are shown too."""
+    try:
+        from transformers.utils import logging as hf_logging  # the server's dependency, not the client's
+    except ImportError:
+        return
+    if show:
+        hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+    else:
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]

@@ -23,6 +23,8 @@ log = logging.getLogger("hero_service.access")
 # Metric labels come from this fixed set, so random paths cannot grow the series count.
 _ROUTES = frozenset({"/score", "/get_reward", "/health", "/ready", "/metrics", "/info", "/docs",
                      "/openapi.json"})
+# Polled every few seconds by probes and scrapers: at INFO they would drown the requests that matter.
+_PROBES = frozenset({"/health", "/ready", "/metrics"})
 
 
 class _BodyTooLargeError(Exception):
@@ -107,4 +109,5 @@ class RequestContextMiddleware:
         elapsed = time.perf_counter() - started
         self.metrics.requests.labels(route=route, status=str(status)).inc()
         self.metrics.request_duration.labels(route=route).observe(elapsed)
-        log.info("%s %s %d %.1fms", scope.get("method", "?"), scope.get("path", ""), status, elapsed * 1000)
+        log.log(logging.DEBUG if route in _PROBES else logging.INFO, "%s %s %d %.1fms",
+                scope.get("method", "?"), scope.get("path", ""), status, elapsed * 1000)

@@ -15,20 +15,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TextIO
 
+import pydantic
+
 from hero_client import AsyncHeroClient
-from hero_client.schemas import GroupIn, ScoreParams, ScoreRequest, ScoreResponse
+from hero_client.schemas import GroupIn, ResolvedParams, ScoreParams, ScoreRequest, ScoreResponse
 from hero_service.diagnostics.progress import progress_view
 from hero_service.diagnostics.records import (
+    ParamsConflictError,
     ResumePlan,
     ScoredRecord,
+    describe_change,
     error_records,
     group_records,
+    params_change,
     plan_resume,
     read_records,
     replace_records,
     write_records,
 )
 from hero_service.diagnostics.rollouts import Form, InputGroup, batches, read_groups
+from hero_service.names import unknown_name
 from hero_service.params import resolve_params
 from hero_service.reward_model.base import ModelInfo, RMItem, RMScore
 from hero_service.settings import Settings
@@ -91,6 +97,10 @@ class Backend(Protocol):
 
     async def start(self, plan: ResumePlan, params: ScoreParams) -> None: ...
 
+    def resolve(self, params: ScoreParams) -> ResolvedParams | None:
+        """The params after the defaults, when known without scoring (None: only the answer says)."""
+        ...
+
     async def score(self, units: Sequence[InputGroup], params: ScoreParams) -> ScoreResponse: ...
 
     async def stop(self) -> None: ...
@@ -113,6 +123,9 @@ class InProcess:
             # batch as the scorer did, so the resumed groups see the value an uninterrupted run gave them.
             for sigmas in plan.sigmas_by_batch:
                 self._state.scorer.sigma.observe(wire.session, sigmas)
+
+    def resolve(self, params: ScoreParams) -> ResolvedParams | None:
+        return resolve_params(params, self._state.settings)[1]
 
     async def score(self, units: Sequence[InputGroup], params: ScoreParams) -> ScoreResponse:
         groups = [u.group for u in units if u.group is not None]
@@ -137,6 +150,9 @@ class Remote:
     async def start(self, plan: ResumePlan, params: ScoreParams) -> None:
         self._client = AsyncHeroClient(self._url, api_key=self._api_key)
 
+    def resolve(self, params: ScoreParams) -> ResolvedParams | None:
+        return None  # the server's defaults: its answers carry them
+
     async def score(self, units: Sequence[InputGroup], params: ScoreParams) -> ScoreResponse:
         if self._client is None:
             raise RuntimeError("Remote.score before start")
@@ -160,7 +176,10 @@ def parse_params(specs: Sequence[str]) -> ScoreParams:
     values: dict[str, object] = {}
     for spec in specs:
         if spec.lstrip().startswith("{"):
-            values.update(json.loads(spec))
+            try:
+                values.update(json.loads(spec))
+            except (json.JSONDecodeError, TypeError, ValueError):
+                raise ValueError(f"--params {spec!r}: not a JSON object") from None
             continue
         name, sep, text = spec.partition("=")
         if not sep:
@@ -169,29 +188,54 @@ def parse_params(specs: Sequence[str]) -> ScoreParams:
             values[name.strip()] = json.loads(text)
         except json.JSONDecodeError:
             values[name.strip()] = text  # a bare word such as mode=hero
-    return ScoreParams.model_validate(values)
+    unknown = [unknown_name(name, ScoreParams.model_fields, "parameter") for name in values
+               if name not in ScoreParams.model_fields]
+    if unknown:
+        raise ValueError("--params: " + "; ".join(unknown))
+    try:
+        return ScoreParams.model_validate(values)
+    except pydantic.ValidationError as exc:
+        raise ValueError("; ".join(_param_error(e["loc"], e["msg"], values) for e in exc.errors())) from None
+
+
+def _param_error(loc: tuple[int | str, ...], msg: str, values: dict[str, object]) -> str:
+    name = str(loc[0]) if loc else "params"
+    return f"--params {name}={values[name]}: {msg}" if name in values else f"--params {name}: {msg}"
 
 
 @dataclass(frozen=True, slots=True)
 class ScoreSummary:
+    """What a run did, and the state of the output file after it."""
+
     groups: int
+    """Groups (and unreadable lines) in the input."""
     scored: int
+    """Groups this run scored."""
     error_lines: list[int]
+    """Input lines whose records in the output are errors (kept ones included): the run failed them."""
     kept: int
+    """Records kept from an earlier run."""
 
 
-def _batch_records(units: Sequence[InputGroup], response: ScoreResponse | None, batch: int) -> list[ScoredRecord]:
+def _batch_records(units: Sequence[InputGroup], response: ScoreResponse | None, batch: int,
+                   request: ScoreParams) -> list[ScoredRecord]:
     """The batch's records in input order; the response answers its groups in the order they were sent."""
     if response is None:
-        return [r for unit in units for r in error_records(unit, batch)]
+        return [r for unit in units for r in error_records(unit, batch, request=request)]
     outs = iter(response.groups)
     records: list[ScoredRecord] = []
     for unit in units:
         if unit.group is None:
-            records.extend(error_records(unit, batch))
+            records.extend(error_records(unit, batch, request=request))
         else:
-            records.extend(group_records(unit, next(outs), batch, response.params))
+            records.extend(group_records(unit, next(outs), batch, response.params, request))
     return records
+
+
+def _conflict(output: Path, change: str) -> ParamsConflictError:
+    return ParamsConflictError(
+        f"{output} was scored with other params ({change}). Write to a new file (-o OTHER.jsonl), or add "
+        "--force to score it again from the start with these params.")
 
 
 async def score_file(
@@ -204,44 +248,67 @@ async def score_file(
     form: Form = "auto",
     fields: dict[str, str] | None = None,
     rm_from_file: bool = False,
+    force: bool = False,
     stream: TextIO,
 ) -> ScoreSummary:
     """Score ``source`` into ``output``, resuming when ``output`` exists. Bad lines become error records.
 
-    The backend is started only when there is something to score, and stopped at the end.
+    An ``output`` scored with other params is refused (``ParamsConflictError``) unless ``force``, which
+    scores it again from the start. The backend is started only when there is a group to score, and
+    stopped at the end; the output file is made by the first batch written, so a run that fails before
+    it leaves none.
     """
     units = read_groups(source, form=form, fields=fields, rm_from_file=rm_from_file)
     bad = [(line, u.error) for u in units if u.group is None for line in u.lines]
     for line, error in bad:
         stream.write(f"{source}:{line}: {error}\n")
 
-    records = read_records(output) if output.exists() else []
+    records = read_records(output) if output.exists() and not force else []
+    if records:
+        change = params_change(records, params, backend.resolve(params))
+        if change is not None:
+            raise _conflict(output, change)
     plan = plan_resume(units, records)
-    if output.exists() and plan.todo:
+    if records and plan.todo:
         # Rewrite even when nothing is dropped: it also cuts a last line that a crash left half written.
         replace_records(output, plan.keep)
-    elif not output.exists():
-        output.write_text("", encoding="utf-8")
-    summary = ScoreSummary(groups=len(units), scored=len(plan.todo), error_lines=[line for line, _ in bad],
-                           kept=len(plan.keep))
+    failed = sorted({r.line for r in plan.keep if r.status == "error"})
     if not plan.todo:
         stream.write(f"{output} is complete ({len(plan.keep)} records): nothing to score\n")
-        return summary
+        return ScoreSummary(groups=len(units), scored=0, error_lines=failed, kept=len(plan.keep))
     if plan.keep:
         stream.write(f"resuming: {len(plan.keep)} records kept, {len(plan.todo)} of {len(units)} groups to go\n")
 
+    # The params the kept records were scored with: every answer must carry the same (a server
+    # restarted with other defaults between two runs, or two batches, is caught before writing).
+    expected = next((r.params for r in plan.keep if r.params is not None), None)
+    fresh = not records  # the first write starts the file (a forced run replaces the old one only then)
+    scored = 0
+    active = any(u.group is not None for u in plan.todo)
     try:
-        await backend.start(plan, params)
+        if active:
+            await backend.start(plan, params)
         # Made after the start, so that loading a model does not count against the rate and the ETA.
         view = progress_view(len(plan.todo), stream)
         try:
             for number, batch in enumerate(batches(plan.todo, batch_size), start=plan.next_batch):
-                sent = any(u.group is not None for u in batch)
+                sent = [u for u in batch if u.group is not None]
                 response = await backend.score(batch, params) if sent else None
-                write_records(output, _batch_records(batch, response, number))
-                view.advance(len(batch), sum(len(u.slots) for u in batch))
+                if response is not None:
+                    if expected is not None and response.params != expected:
+                        change = describe_change(expected.model_dump(), response.params.model_dump())
+                        raise _conflict(output, f"the server's defaults changed: {change}")
+                    expected = response.params
+                batch_records = _batch_records(batch, response, number, params)
+                write_records(output, batch_records, mode="w" if fresh else "a")
+                fresh = False
+                scored += len(sent)
+                failed.extend(r.line for r in batch_records if r.status == "error")
+                view.advance(len(batch), sum(len(u.slots) for u in sent), failed=len(batch) - len(sent))
         finally:
             view.close()
     finally:
-        await backend.stop()
-    return summary
+        if active:
+            await backend.stop()
+    return ScoreSummary(groups=len(units), scored=scored, error_lines=sorted(set(failed)), kept=len(plan.keep))
+

@@ -19,14 +19,17 @@ class Meter:
     clock: Callable[[], float] = time.monotonic
     done: int = 0
     responses: int = 0
+    failed: int = 0
     started: float = field(init=False)
 
     def __post_init__(self) -> None:
         self.started = self.clock()
 
-    def advance(self, groups: int, responses: int) -> None:
+    def advance(self, groups: int, responses: int, failed: int = 0) -> None:
+        """``groups`` more done, ``failed`` of them not scored (bad lines), ``responses`` scored."""
         self.done += groups
         self.responses += responses
+        self.failed += failed
 
     @property
     def elapsed(self) -> float:
@@ -47,7 +50,8 @@ class Meter:
     def line(self) -> str:
         eta = self.eta
         left = "?" if eta is None else _clock(eta)
-        return (f"scored {self.done}/{self.total} groups ({self.responses} responses) in "
+        failed = f", {self.failed} failed" if self.failed else ""
+        return (f"scored {self.done - self.failed}/{self.total} groups ({self.responses} responses){failed} in "
                 f"{_clock(self.elapsed)}, {self.rate:.2f} groups/s, ETA {left}")
 
 
@@ -57,7 +61,7 @@ def _clock(seconds: float) -> str:
 
 
 class ProgressView(Protocol):
-    def advance(self, groups: int, responses: int) -> None: ...
+    def advance(self, groups: int, responses: int, failed: int = 0) -> None: ...
 
     def close(self) -> None: ...
 
@@ -71,8 +75,8 @@ class LineLog:
         self._interval = interval
         self._last: float | None = None
 
-    def advance(self, groups: int, responses: int) -> None:
-        self._meter.advance(groups, responses)
+    def advance(self, groups: int, responses: int, failed: int = 0) -> None:
+        self._meter.advance(groups, responses, failed)
         now = self._meter.clock()
         if self._meter.done >= self._meter.total or self._last is None or now - self._last >= self._interval:
             self._last = now
@@ -96,9 +100,10 @@ class Bar:
         self._task = self._progress.add_task("score", total=meter.total, rate="- groups/s")
         self._progress.start()
 
-    def advance(self, groups: int, responses: int) -> None:
-        self._meter.advance(groups, responses)
-        self._progress.update(self._task, advance=groups, rate=f"{self._meter.rate:.2f} groups/s")
+    def advance(self, groups: int, responses: int, failed: int = 0) -> None:
+        self._meter.advance(groups, responses, failed)
+        note = f", {self._meter.failed} failed" if self._meter.failed else ""
+        self._progress.update(self._task, advance=groups, rate=f"{self._meter.rate:.2f} groups/s{note}")
 
     def close(self) -> None:
         self._progress.stop()

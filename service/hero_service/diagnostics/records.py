@@ -1,7 +1,8 @@
 """The scored file: one JSON record per response (or per unreadable input line), and its resume plan.
 
 A record names its input ``line`` and its ``index`` in the group, so every input line is accounted for;
-``batch`` says which request scored it. Records are appended one batch at a time, so after a crash
+``batch`` says which request scored it, and ``request`` the ``--params`` it was scored with, so a rerun with
+other params is noticed instead of resumed. Records are appended one batch at a time, so after a crash
 only the last batch can be incomplete: resuming drops that batch and scores it again, and replays the
 earlier batches' sigma_u into the running sigma_ref, so a resumed file equals an uninterrupted one.
 """
@@ -16,7 +17,7 @@ from typing import Literal
 
 import pydantic
 
-from hero_client.schemas import GroupOut, ResolvedParams, RMStatus, VerifierStatus
+from hero_client.schemas import GroupOut, ResolvedParams, RMStatus, ScoreParams, VerifierStatus
 from hero_service.diagnostics.rollouts import InputGroup
 
 Status = Literal["ok", "error"]
@@ -50,6 +51,12 @@ class ScoredRecord(pydantic.BaseModel):
     sigma_ref: float | None = None
     partial: bool | None = None
     params: ResolvedParams | None = None
+    request: ScoreParams | None = None
+    """The params asked for (before the server's defaults); None in files written before it was recorded."""
+
+    @pydantic.field_serializer("request")
+    def _only_given(self, request: ScoreParams | None) -> dict[str, object] | None:
+        return None if request is None else request.model_dump(mode="json", exclude_none=True)
 
     def to_line(self) -> str:
         return self.model_dump_json() + "\n"
@@ -59,7 +66,16 @@ class ScoredFileError(ValueError):
     """A scored file that cannot be resumed or reported on (a corrupt line before the end)."""
 
 
-def group_records(unit: InputGroup, out: GroupOut, batch: int, params: ResolvedParams) -> list[ScoredRecord]:
+class ParamsConflictError(ValueError):
+    """A scored file made with other params than the run that would resume it."""
+
+
+# Keys every record has: a JSON object without them was not written by ``hero-reward score``.
+_RECORD_KEYS = frozenset({"line", "group", "batch", "status"})
+
+
+def group_records(unit: InputGroup, out: GroupOut, batch: int, params: ResolvedParams,
+                  request: ScoreParams | None = None) -> list[ScoredRecord]:
     """The records of one scored group, aligned with its responses."""
     group = unit.group
     if group is None:
@@ -73,16 +89,18 @@ def group_records(unit: InputGroup, out: GroupOut, batch: int, params: ResolvedP
             verifier=out.verifier[i], verifier_status=out.verifier_status[i], rm_score=out.rm_scores[i],
             rm_status=out.rm_status[i], truncated=out.truncated[i], normalized=out.normalized[i],
             reward=out.rewards[i], weight=out.weight, sigma=out.sigma, sigma_ref=out.sigma_ref,
-            partial=out.partial, params=params,
+            partial=out.partial, params=params, request=request,
         )
         for i, (line, response) in enumerate(zip(unit.lines, group.responses, strict=True))
     ]
 
 
-def error_records(unit: InputGroup, batch: int, message: str | None = None) -> list[ScoredRecord]:
+def error_records(unit: InputGroup, batch: int, message: str | None = None,
+                  request: ScoreParams | None = None) -> list[ScoredRecord]:
     """One error record per line of a unit that was not scored."""
     error = message or unit.error or "not scored"
-    return [ScoredRecord(line=line, group=unit.key, index=index, batch=batch, status="error", error=error)
+    return [ScoredRecord(line=line, group=unit.key, index=index, batch=batch, status="error", error=error,
+                         request=request)
             for line, index in unit.slots]
 
 
@@ -91,13 +109,30 @@ def parse_records(lines: Iterable[str]) -> list[ScoredRecord]:
     texts = [t for t in lines if t.strip()]
     records: list[ScoredRecord] = []
     for number, text in enumerate(texts, start=1):
+        value: object = None
         try:
-            records.append(ScoredRecord.model_validate(json.loads(text)))
+            value = json.loads(text)
+            records.append(ScoredRecord.model_validate(value))
         except (ValueError, pydantic.ValidationError) as exc:
             if number == len(texts) and not text.endswith("\n"):
                 break
-            raise ScoredFileError(f"record {number} of the scored file is not a record: {exc}") from exc
+            if isinstance(value, dict) and not _RECORD_KEYS & value.keys():
+                raise ScoredFileError(
+                    f"line {number} is not a record of `hero-reward score` (no {', '.join(sorted(_RECORD_KEYS))}): "
+                    "is this the rollout file? Score it first: hero-reward score ROLLOUTS -o scored.jsonl"
+                ) from None
+            raise ScoredFileError(f"record {number} of the scored file is not a record: {_reason(exc)}") from None
     return records
+
+
+def _reason(exc: ValueError) -> str:
+    """The first problem, one line, naming the field (not pydantic's multi-line dump)."""
+    if isinstance(exc, pydantic.ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "record"
+        more = exc.error_count() - 1
+        return f"{where}: {first['msg']}" + (f" (and {more} more)" if more else "")
+    return str(exc)
 
 
 def read_records(path: Path) -> list[ScoredRecord]:
@@ -156,3 +191,27 @@ def replace_records(path: Path, records: Sequence[ScoredRecord]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     write_records(tmp, records, mode="w")
     tmp.replace(path)
+
+
+def params_change(records: Sequence[ScoredRecord], request: ScoreParams,
+                  resolved: ResolvedParams | None) -> str | None:
+    """How this run's params differ from those ``records`` were scored with; None when they agree.
+
+    ``resolved`` (the params after the defaults, known when scoring in this process) is compared when
+    given, so ``alpha=0.05`` and the default 0.05 agree; otherwise the params asked for are.
+    """
+    if resolved is not None:
+        before = next((r.params for r in records if r.params is not None), None)
+        if before is not None:
+            return describe_change(before.model_dump(), resolved.model_dump())
+    asked = next((r.request for r in records if r.request is not None), None)
+    if asked is None:
+        return None  # a file written before requests were recorded: nothing to compare with
+    return describe_change(asked.model_dump(exclude_none=True), request.model_dump(exclude_none=True))
+
+
+def describe_change(before: dict[str, object], now: dict[str, object]) -> str | None:
+    """``alpha 0.05 -> 0.1, k unset -> 4``; None when nothing changed."""
+    changed = [f"{name} {before.get(name, 'unset')} -> {now.get(name, 'unset')}"
+               for name in sorted(before.keys() | now.keys()) if before.get(name) != now.get(name)]
+    return ", ".join(changed) or None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import pydantic
 import pytest
 
 from hero_service.diagnostics.offline import FileScoresRM, parse_params
@@ -48,10 +47,27 @@ def test_params_from_pairs_and_json() -> None:
     assert (params.alpha, params.mode, params.k, params.weighting, params.sigma_ref) == (0.1, "hero", 4, False, 1.5)
     with pytest.raises(ValueError, match="NAME=VALUE"):
         parse_params(["alpha"])
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(ValueError, match=r"--params alpha=7: .*less than or equal to 1"):
         parse_params(["alpha=7"])
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(ValueError, match="unknown parameter 'colour'"):
         parse_params(["colour=blue"])
+
+
+def test_a_misspelt_param_names_the_one_meant() -> None:
+    with pytest.raises(ValueError, match=r"unknown parameter 'alpa' \(did you mean 'alpha'\?\)"):
+        parse_params(["alpa=0.1"])
+    with pytest.raises(ValueError, match=r"'singelton_z' \(did you mean 'singleton_z'\?\)"):
+        parse_params(['{"singelton_z": 0.5}'])
+    with pytest.raises(ValueError, match="not a JSON object"):
+        parse_params(["{alpha: 1}"])
+
+
+def test_the_line_counts_failed_groups_apart_from_scored_ones() -> None:
+    clock = FakeClock()
+    meter = Meter(total=5, clock=clock)
+    clock.now += 1
+    meter.advance(5, 0, failed=5)
+    assert meter.line().startswith("scored 0/5 groups (0 responses), 5 failed in ")
 
 
 async def test_file_scores_rm_hands_out_scores_in_order_per_item() -> None:

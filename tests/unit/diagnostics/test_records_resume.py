@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from hero_service.diagnostics.records import ScoredFileError, ScoredRecord, parse_records, plan_resume
+from hero_client.schemas import ResolvedParams, ScoreParams
+from hero_service.diagnostics.records import (
+    ScoredFileError,
+    ScoredRecord,
+    params_change,
+    parse_records,
+    plan_resume,
+)
 from hero_service.diagnostics.rollouts import InputGroup, parse_lines
 
 
@@ -47,3 +54,33 @@ def test_the_last_batch_is_scored_again_whole() -> None:
 def test_a_fresh_file_starts_at_batch_zero() -> None:
     plan = plan_resume(units(2), [])
     assert (len(plan.todo), plan.next_batch, plan.keep) == (2, 0, [])
+
+
+def test_a_rollout_file_is_not_taken_for_a_scored_one() -> None:
+    rollout = json.dumps({"id": "g1", "prompt": "1+1?", "reference": "2", "responses": ["2"]}) + "\n"
+    with pytest.raises(ScoredFileError, match="Score it first: hero-reward score") as raised:
+        parse_records([rollout])
+    assert "validation error" not in str(raised.value)
+    broken = record(1, 0, 0).model_dump(mode="json") | {"batch": "x"}
+    with pytest.raises(ScoredFileError, match=r"^record 1 of the scored file is not a record: batch: ") as raised:
+        parse_records([json.dumps(broken) + "\n"])
+    assert "\n" not in str(raised.value)
+
+
+def resolved(alpha: float) -> ResolvedParams:
+    return ResolvedParams(mode="hero", preset="paper-appendix", alpha=alpha, beta=0.05, eps=1e-6,
+                          singleton_z=0.0, w_min=0.4, w_max=3.0, k=6.0, weighting=True, dense="both",
+                          blend_lambda=0.5, sigma_ref=None, session="default", extract="boxed_or_last")
+
+
+def test_params_change_compares_resolved_params_when_known_else_the_request() -> None:
+    done = [record(1, 0, 0).model_copy(update={"params": resolved(0.1), "request": ScoreParams(alpha=0.1)})]
+    assert params_change(done, ScoreParams(alpha=0.1), resolved(0.1)) is None
+    assert params_change(done, ScoreParams(alpha=0.2), resolved(0.2)) == "alpha 0.1 -> 0.2"
+    # A default that resolves to the same value is the same run.
+    assert params_change(done, ScoreParams(), resolved(0.1)) is None
+    # Remote (nothing resolved before scoring): the params asked for decide.
+    assert params_change(done, ScoreParams(alpha=0.1), None) is None
+    assert params_change(done, ScoreParams(alpha=0.1, k=4), None) == "k unset -> 4.0"
+    # A file written before requests were recorded: nothing to compare with.
+    assert params_change([record(1, 0, 0)], ScoreParams(alpha=0.3), None) is None

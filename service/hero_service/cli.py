@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from hero_service import __version__
 from hero_service.names import unknown_variables
-from hero_service.settings import Settings
+from hero_service.settings import Settings, describe_errors
 
 # Shown by --help, so plain text (the module docstring is for Sphinx-style readers).
 DESCRIPTION = ("hero-reward: HERO rewards (verifier + reward model) as a service, and offline diagnostics. "
@@ -99,16 +99,9 @@ def load_settings(overrides: dict[str, Any]) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        lines = [f"  {_settings_error(e['loc'], e['msg'], e.get('ctx'))}" for e in exc.errors()]
-        sys.stderr.write("hero-reward: invalid settings\n" + "\n".join(lines) + "\n")
+        lines = "".join(f"  {line}\n" for line in describe_errors(exc))
+        sys.stderr.write("hero-reward: invalid settings\n" + lines)
         raise SystemExit(2) from None
-
-
-def _settings_error(loc: tuple[int | str, ...], msg: str, ctx: dict[str, Any] | None) -> str:
-    # A check across fields (a model validator) has no location: its message names the variables.
-    if ctx is not None and isinstance(ctx.get("error"), ValueError):
-        msg = str(ctx["error"])
-    return f"HERO_{'_'.join(str(p) for p in loc).upper()}: {msg}" if loc else msg
 
 
 def serve(settings: Settings) -> None:
@@ -154,10 +147,7 @@ def score(args: dict[str, Any]) -> None:
         # What was written so far stays: the same command resumes after the cause is fixed.
         raise SystemExit(f"hero-reward score: {exc}") from None
     failed = summary.error_lines
-    if not args["output"].exists():
-        sys.stderr.write(f"hero-reward score: nothing written: {args['rollouts']} has no lines\n")
-        raise SystemExit(1)
-    sys.stderr.write(f"wrote {args['output']}: {summary.groups} groups, {summary.scored} scored by this run, "
+    sys.stderr.write(f"{args['output']}: {summary.groups} groups, {summary.scored} scored by this run, "
                      f"{summary.kept} records kept, {len(failed)} failed lines\n")
     if failed:
         shown = ", ".join(map(str, failed[:10])) + (", ..." if len(failed) > 10 else "")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hero_service.verifier.verdict import VerifierPolicy
@@ -186,3 +186,16 @@ class Settings(BaseSettings):
             return None
         path = Path(self.rm_model).expanduser()
         return path if path.is_dir() else None
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """One line per problem of ``Settings(...)``, naming the variable to fix. A check across settings has
+    no single field: its message names the variables itself."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    lines = []
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        message = str(cause) if isinstance(cause, ValueError) else error["msg"]  # without "Value error, "
+        field = "_".join(str(p) for p in error["loc"]).upper()
+        lines.append(f"{prefix}{field}: {message}" if field else message)
+    return lines

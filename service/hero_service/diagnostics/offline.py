@@ -259,6 +259,8 @@ async def score_file(
     it leaves none.
     """
     units = read_groups(source, form=form, fields=fields, rm_from_file=rm_from_file)
+    if not units:
+        raise ValueError(f"{source} has no lines to score")
     bad = [(line, u.error) for u in units if u.group is None for line in u.lines]
     for line, error in bad:
         stream.write(f"{source}:{line}: {error}\n")
@@ -269,7 +271,7 @@ async def score_file(
         if change is not None:
             raise _conflict(output, change)
     plan = plan_resume(units, records)
-    if records and plan.todo:
+    if plan.keep and plan.todo:
         # Rewrite even when nothing is dropped: it also cuts a last line that a crash left half written.
         replace_records(output, plan.keep)
     failed = sorted({r.line for r in plan.keep if r.status == "error"})
@@ -282,7 +284,9 @@ async def score_file(
     # The params the kept records were scored with: every answer must carry the same (a server
     # restarted with other defaults between two runs, or two batches, is caught before writing).
     expected = next((r.params for r in plan.keep if r.params is not None), None)
-    fresh = not records  # the first write starts the file (a forced run replaces the old one only then)
+    # Nothing kept: the first write starts the file, so an old one (forced, or all of it dropped) is
+    # replaced only once there is something to put in its place.
+    fresh = not plan.keep
     scored = 0
     active = any(u.group is not None for u in plan.todo)
     try:

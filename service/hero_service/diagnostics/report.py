@@ -16,7 +16,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from hero_service.diagnostics.records import ScoredRecord, read_records
+from hero_service.diagnostics.records import ScoredFileError, ScoredRecord, read_records
 from hero_service.diagnostics.stats import (
     Agreement,
     AurocSummary,
@@ -274,6 +274,10 @@ def render_html(data: ReportData) -> str:
 
 def write_report(scored: Path, output: Path, top: int = 10) -> ReportData:
     """Read ``scored``, write the page to ``output``; returns the numbers it shows."""
-    data = summarize(read_records(scored), f"hero-reward report: {scored.name}", top)
+    records = read_records(scored)
+    if not records:
+        raise ScoredFileError("no records: score a rollout file into it first (hero-reward score ROLLOUTS -o "
+                              f"{scored})")
+    data = summarize(records, f"hero-reward report: {scored.name}", top)
     output.write_text(render_html(data), encoding="utf-8")
     return data

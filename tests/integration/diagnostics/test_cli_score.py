@@ -77,7 +77,7 @@ def test_one_bad_line_among_good_ones_exits_1(tmp_path: Path, capsys: pytest.Cap
     source = write_jsonl(tmp_path / "in.jsonl", [group(1, 1.0), "{oops", group(2, 1.0)])
     code, err = run(["score", str(source), "-o", str(tmp_path / "out.jsonl"), *FROM_FILE], capsys)
     assert code == 1
-    assert "3 groups, 2 scored by this run, 0 records kept, 1 failed lines" in err
+    assert "out.jsonl: 3 groups, 2 scored by this run, 0 records kept, 1 failed lines" in err
     assert "1 of the input lines failed (lines 2)" in err
 
 
@@ -124,3 +124,15 @@ def test_scored_records_carry_the_params_asked_for_compactly(
     run(["score", str(source), "-o", str(out), *FROM_FILE, "--params", "k=4"], capsys)
     first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
     assert first["request"] == {"k": 4.0}
+
+
+def test_empty_files_are_refused_not_turned_into_empty_outputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    code, err = run(["score", str(empty), "-o", str(tmp_path / "out.jsonl"), *FROM_FILE], capsys)
+    assert (code, "has no lines to score" in err, (tmp_path / "out.jsonl").exists()) == (1, True, False)
+    code, err = run(["report", str(empty), "-o", str(tmp_path / "r.html")], capsys)
+    assert (code, "no records: score a rollout file into it first" in err) == (1, True)
+    assert not (tmp_path / "r.html").exists()

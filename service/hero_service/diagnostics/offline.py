@@ -27,6 +27,7 @@ from hero_service.diagnostics.records import (
     describe_change,
     error_records,
     group_records,
+    model_change,
     params_change,
     plan_resume,
     read_records,
@@ -101,6 +102,10 @@ class Backend(Protocol):
         """The params after the defaults, when known without scoring (None: only the answer says)."""
         ...
 
+    def model(self) -> str | None:
+        """The id of the reward model that scores, when known (None: not before ``start``)."""
+        ...
+
     async def score(self, units: Sequence[InputGroup], params: ScoreParams) -> ScoreResponse: ...
 
     async def stop(self) -> None: ...
@@ -127,6 +132,9 @@ class InProcess:
     def resolve(self, params: ScoreParams) -> ResolvedParams | None:
         return resolve_params(params, self._state.settings)[1]
 
+    def model(self) -> str | None:
+        return self._state.reward_model.info.model_id
+
     async def score(self, units: Sequence[InputGroup], params: ScoreParams) -> ScoreResponse:
         groups = [u.group for u in units if u.group is not None]
         if self._file_rm is not None:
@@ -146,12 +154,17 @@ class Remote:
         self._url = url
         self._api_key = api_key
         self._client: AsyncHeroClient | None = None
+        self._model: str | None = None
 
     async def start(self, plan: ResumePlan, params: ScoreParams) -> None:
         self._client = AsyncHeroClient(self._url, api_key=self._api_key)
+        self._model = (await self._client.info()).model.model_id
 
     def resolve(self, params: ScoreParams) -> ResolvedParams | None:
         return None  # the server's defaults: its answers carry them
+
+    def model(self) -> str | None:
+        return self._model
 
     async def score(self, units: Sequence[InputGroup], params: ScoreParams) -> ScoreResponse:
         if self._client is None:
@@ -218,7 +231,7 @@ class ScoreSummary:
 
 
 def _batch_records(units: Sequence[InputGroup], response: ScoreResponse | None, batch: int,
-                   request: ScoreParams) -> list[ScoredRecord]:
+                   request: ScoreParams, model: str | None) -> list[ScoredRecord]:
     """The batch's records in input order; the response answers its groups in the order they were sent."""
     if response is None:
         return [r for unit in units for r in error_records(unit, batch, request=request)]
@@ -228,14 +241,14 @@ def _batch_records(units: Sequence[InputGroup], response: ScoreResponse | None, 
         if unit.group is None:
             records.extend(error_records(unit, batch, request=request))
         else:
-            records.extend(group_records(unit, next(outs), batch, response.params, request))
+            records.extend(group_records(unit, next(outs), batch, response.params, request, model))
     return records
 
 
 def _conflict(output: Path, change: str) -> ParamsConflictError:
     return ParamsConflictError(
-        f"{output} was scored with other params ({change}). Write to a new file (-o OTHER.jsonl), or add "
-        "--force to score it again from the start with these params.")
+        f"{output} was scored differently: {change}. Write to a new file (-o OTHER.jsonl), or add --force "
+        "to score it again from the start.")
 
 
 async def score_file(
@@ -267,9 +280,10 @@ async def score_file(
 
     records = read_records(output) if output.exists() and not force else []
     if records:
-        change = params_change(records, params, backend.resolve(params))
-        if change is not None:
-            raise _conflict(output, change)
+        changes = [params_change(records, params, backend.resolve(params)),
+                   model_change(records, backend.model())]
+        if any(changes):
+            raise _conflict(output, "; ".join(c for c in changes if c))
     plan = plan_resume(units, records)
     if plan.keep and plan.todo:
         # Rewrite even when nothing is dropped: it also cuts a last line that a crash left half written.
@@ -292,6 +306,9 @@ async def score_file(
     try:
         if active:
             await backend.start(plan, params)
+            change = model_change(plan.keep, backend.model())  # a server's model is known from here on
+            if change is not None:
+                raise _conflict(output, change)
         # Made after the start, so that loading a model does not count against the rate and the ETA.
         view = progress_view(len(plan.todo), stream)
         try:
@@ -303,7 +320,7 @@ async def score_file(
                         change = describe_change(expected.model_dump(), response.params.model_dump())
                         raise _conflict(output, f"the server's defaults changed: {change}")
                     expected = response.params
-                batch_records = _batch_records(batch, response, number, params)
+                batch_records = _batch_records(batch, response, number, params, backend.model())
                 write_records(output, batch_records, mode="w" if fresh else "a")
                 fresh = False
                 scored += len(sent)

@@ -1,10 +1,11 @@
 """The scored file: one JSON record per response (or per unreadable input line), and its resume plan.
 
 A record names its input ``line`` and its ``index`` in the group, so every input line is accounted for;
-``batch`` says which request scored it, and ``request`` the ``--params`` it was scored with, so a rerun with
-other params is noticed instead of resumed. Records are appended one batch at a time, so after a crash
-only the last batch can be incomplete: resuming drops that batch and scores it again, and replays the
-earlier batches' sigma_u into the running sigma_ref, so a resumed file equals an uninterrupted one.
+``batch`` says which request scored it, ``request`` the ``--params`` and ``model`` the reward model it was
+scored with, so a rerun with other params or another model is noticed instead of resumed. Records are
+appended one batch at a time, so after a crash only the last batch can be incomplete: resuming drops that
+batch and scores it again, and replays the earlier batches' sigma_u into the running sigma_ref, so a
+resumed file equals an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ class ScoredRecord(pydantic.BaseModel):
     def _only_given(self, request: ScoreParams | None) -> dict[str, object] | None:
         return None if request is None else request.model_dump(mode="json", exclude_none=True)
 
+    model: str | None = None
+    """The id of the reward model that scored it (``file:KEY`` for scores taken from the input)."""
+
     def to_line(self) -> str:
         return self.model_dump_json() + "\n"
 
@@ -67,7 +71,7 @@ class ScoredFileError(ValueError):
 
 
 class ParamsConflictError(ValueError):
-    """A scored file made with other params than the run that would resume it."""
+    """A scored file made with other params (or another model) than the run that would resume it."""
 
 
 # Keys every record has: a JSON object without them was not written by ``hero-reward score``.
@@ -75,7 +79,7 @@ _RECORD_KEYS = frozenset({"line", "group", "batch", "status"})
 
 
 def group_records(unit: InputGroup, out: GroupOut, batch: int, params: ResolvedParams,
-                  request: ScoreParams | None = None) -> list[ScoredRecord]:
+                  request: ScoreParams | None = None, model: str | None = None) -> list[ScoredRecord]:
     """The records of one scored group, aligned with its responses."""
     group = unit.group
     if group is None:
@@ -89,7 +93,7 @@ def group_records(unit: InputGroup, out: GroupOut, batch: int, params: ResolvedP
             verifier=out.verifier[i], verifier_status=out.verifier_status[i], rm_score=out.rm_scores[i],
             rm_status=out.rm_status[i], truncated=out.truncated[i], normalized=out.normalized[i],
             reward=out.rewards[i], weight=out.weight, sigma=out.sigma, sigma_ref=out.sigma_ref,
-            partial=out.partial, params=params, request=request,
+            partial=out.partial, params=params, request=request, model=model,
         )
         for i, (line, response) in enumerate(zip(unit.lines, group.responses, strict=True))
     ]
@@ -208,6 +212,13 @@ def params_change(records: Sequence[ScoredRecord], request: ScoreParams,
     if asked is None:
         return None  # a file written before requests were recorded: nothing to compare with
     return describe_change(asked.model_dump(exclude_none=True), request.model_dump(exclude_none=True))
+
+
+def model_change(records: Sequence[ScoredRecord], model: str | None) -> str | None:
+    """``model A -> B`` when ``records`` were scored by another model than ``model``; None when either is
+    unknown or they agree."""
+    before = next((r.model for r in records if r.model is not None), None)
+    return f"model {before} -> {model}" if before is not None and model is not None and before != model else None
 
 
 def describe_change(before: dict[str, object], now: dict[str, object]) -> str | None:

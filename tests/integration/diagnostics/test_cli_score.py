@@ -41,7 +41,7 @@ def test_a_rerun_with_other_params_is_refused_and_force_rescores(
 
     code, err = run(["score", str(source), "-o", str(out), *FROM_FILE, "--params", "alpha=0.2"], capsys)
     assert code == 2
-    assert "scored with other params (alpha 0.1 -> 0.2)" in err and "--force" in err
+    assert "was scored differently: alpha 0.1 -> 0.2." in err and "--force" in err
     assert "nothing to score" not in err
     assert out.read_text(encoding="utf-8") == before
 
@@ -54,6 +54,16 @@ def test_a_rerun_with_other_params_is_refused_and_force_rescores(
     records = read_records(out)
     assert len(records) == 8 and {r.params.alpha for r in records if r.params} == {0.2}
     assert {r.request.alpha for r in records if r.request} == {0.2}
+
+
+def test_a_rerun_with_another_model_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", [group(1, 1.0)])
+    out = tmp_path / "out.jsonl"
+    assert run(["score", str(source), "-o", str(out), *FROM_FILE], capsys)[0] == 0
+    assert {r.model for r in read_records(out)} == {"file:rm_scores"}
+    code, err = run(["score", str(source), "-o", str(out), "--verifier-workers", "1"], capsys)  # the embedded RM
+    assert code == 2
+    assert "was scored differently: model file:rm_scores -> sentence-transformers/all-MiniLM-L6-v2." in err
 
 
 def test_a_run_where_every_line_fails_exits_1_with_the_count(

@@ -10,6 +10,7 @@ from hero_client.schemas import ResolvedParams, ScoreParams
 from hero_service.diagnostics.records import (
     ScoredFileError,
     ScoredRecord,
+    model_change,
     params_change,
     parse_records,
     plan_resume,
@@ -84,3 +85,11 @@ def test_params_change_compares_resolved_params_when_known_else_the_request() ->
     assert params_change(done, ScoreParams(alpha=0.1, k=4), None) == "k unset -> 4.0"
     # A file written before requests were recorded: nothing to compare with.
     assert params_change([record(1, 0, 0)], ScoreParams(alpha=0.3), None) is None
+
+
+def test_model_change_needs_both_models_known() -> None:
+    done = [record(1, None, 0), record(2, 0, 0).model_copy(update={"model": "file:rm_scores"})]
+    assert model_change(done, "file:rm_scores") is None
+    assert model_change(done, "Skywork/RM") == "model file:rm_scores -> Skywork/RM"
+    assert model_change(done, None) is None  # a server's model, before it is asked
+    assert model_change([record(1, 0, 0)], "Skywork/RM") is None  # written before models were recorded

@@ -266,8 +266,8 @@ async def score_file(
 ) -> ScoreSummary:
     """Score ``source`` into ``output``, resuming when ``output`` exists. Bad lines become error records.
 
-    An ``output`` scored with other params is refused (``ParamsConflictError``) unless ``force``, which
-    scores it again from the start. The backend is started only when there is a group to score, and
+    An ``output`` scored with other params or another model is refused (``ParamsConflictError``) unless
+    ``force``, which scores it again from the start. The backend is started only when there is a group to score, and
     stopped at the end; the output file is made by the first batch written, so a run that fails before
     it leaves none.
     """

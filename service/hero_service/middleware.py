@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -23,6 +24,18 @@ log = logging.getLogger("hero_service.access")
 # Metric labels come from this fixed set, so random paths cannot grow the series count.
 _ROUTES = frozenset({"/score", "/get_reward", "/health", "/ready", "/metrics", "/info", "/docs",
                      "/openapi.json"})
+
+
+# A client's X-Request-ID is written into every log line of its request: only a plain token is kept, so
+# no id can carry spaces, brackets or newlines that would forge a log line or field.
+_SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:+=/-]{1,128}")
+
+
+def request_id_from(header: bytes | None) -> str:
+    """The client's id when it is a safe token (at most 128 of ``A-Z a-z 0-9 . _ : + = / -``), else a new one."""
+    if header is not None and _SAFE_REQUEST_ID.fullmatch(header):
+        return header.decode("ascii")
+    return uuid.uuid4().hex
 
 
 class _BodyTooLargeError(Exception):
@@ -47,7 +60,7 @@ class RequestContextMiddleware:
         # When the request arrived, for the drain rule: what came in before SIGTERM is finished.
         scope.setdefault("state", {})["arrived"] = time.monotonic()
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
+        request_id = request_id_from(headers.get(b"x-request-id"))
         path: str = scope.get("path", "")
         route = path if path in _ROUTES else "other"
         token = logs.request_id.set(request_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -87,3 +88,13 @@ def test_openrlhf_text_with_lone_surrogates_is_scored(embedded_server: Served) -
     out = _strict_json(reply)
     assert out["extra_logs"]["ungradable"] == [0.0, 0.0]
     assert out["extra_logs"]["verifier"] == [1.0, 0.0]
+
+
+def test_a_forged_request_id_is_replaced_not_logged(length_server: Served) -> None:
+    base = length_server.base_url
+    forged = "abc] ERROR hero_service.scorer [forged"
+    reply = httpx.get(f"{base}/health", headers={"X-Request-ID": forged})
+    assert reply.status_code == 200
+    assert re.fullmatch(r"[0-9a-f]{32}", reply.headers["x-request-id"])
+    assert httpx.get(f"{base}/health", headers={"X-Request-ID": "trainer-7:42"}).headers["x-request-id"] == (
+        "trainer-7:42")

@@ -30,7 +30,7 @@ def build_state(
     verifier: VerifierPool | None = None,
 ) -> ServerState:
     """Construct (not start) every part; ``reward_model``/``verifier`` replace the configured ones."""
-    metrics = Metrics()
+    metrics = Metrics(max_sessions=settings.max_sessions)
     verifier = verifier if verifier is not None else VerifierPool(
         workers=settings.verifier_workers,
         timeout_s=settings.verifier_timeout_s,

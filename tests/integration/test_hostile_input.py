@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import Served
+from hero_service.settings import Settings
+
+from .conftest import LengthRM, Served
 
 AUTH = {"Authorization": "Bearer k2", "content-type": "application/json"}
 BOX = "\\boxed{7}"
@@ -98,3 +101,16 @@ def test_a_forged_request_id_is_replaced_not_logged(length_server: Served) -> No
     assert re.fullmatch(r"[0-9a-f]{32}", reply.headers["x-request-id"])
     assert httpx.get(f"{base}/health", headers={"X-Request-ID": "trainer-7:42"}).headers["x-request-id"] == (
         "trainer-7:42")
+
+
+def test_sigma_ref_series_are_bounded_and_dropped_with_their_session(
+    make_server: Callable[..., Served],
+) -> None:
+    served = make_server(Settings(verifier_workers=1, max_sessions=3), reward_model=LengthRM())
+    for name in ["s0", "s1", "s2", "s0", "s3", "s4"]:  # s0 used again, so s1 and s2 are the ones evicted
+        body = {"groups": [{"reference": "1", "responses": ["\\boxed{1}", "no"]}], "params": {"session": name}}
+        assert httpx.post(f"{served.base_url}/score", json=body, timeout=60).status_code == 200
+    text = httpx.get(f"{served.base_url}/metrics").text
+    series = re.findall(r'^hero_sigma_ref\{session="([^"]+)"\}', text, re.MULTILINE)
+    assert sorted(series) == ["s0", "s3", "s4"]
+    assert set(served.app.state.hero.scorer.sigma.snapshot()) == set(series)

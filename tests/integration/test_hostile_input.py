@@ -114,3 +114,4 @@ def test_sigma_ref_series_are_bounded_and_dropped_with_their_session(
     series = re.findall(r'^hero_sigma_ref\{session="([^"]+)"\}', text, re.MULTILINE)
     assert sorted(series) == ["s0", "s3", "s4"]
     assert set(served.app.state.hero.scorer.sigma.snapshot()) == set(series)
+

@@ -15,7 +15,6 @@ VerifierStatus = Literal["ok", "no_answer", "unparsable", "timeout", "error"]
 RMStatus = Literal["ok", "error"]
 
 
-
 def _has_lone_surrogate(value: str) -> bool:
     try:
         value.encode("utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 Mode = Literal["hero", "verifier", "rm", "blend"]
 Dense = Literal["both", "negative", "positive", "none"]
@@ -14,7 +14,44 @@ ExtractMode = Literal["boxed", "boxed_or_last", "any"]
 VerifierStatus = Literal["ok", "no_answer", "unparsable", "timeout", "error"]
 RMStatus = Literal["ok", "error"]
 
-_ID = Annotated[str, Field(min_length=1, max_length=512)]
+
+def _has_lone_surrogate(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def clean_text(value: str) -> str:
+    """``value`` with lone UTF-16 surrogates (JSON allows ``"\\ud800"``) replaced by U+FFFD, so no tokenizer,
+    worker pipe or JSON answer downstream meets a string it cannot encode."""
+    if not _has_lone_surrogate(value):
+        return value
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(k) if isinstance(k, str) else k: _clean_json(v) for k, v in value.items()}
+    return value
+
+
+def _valid_identifier(value: Any) -> Any:
+    # An id keys groups, sessions and metrics: repairing it could merge two clients' ids, so refuse it.
+    if isinstance(value, str) and _has_lone_surrogate(value):
+        raise ValueError("contains a lone UTF-16 surrogate (e.g. \\ud800), which is not valid Unicode")
+    return value
+
+
+Text = Annotated[str, AfterValidator(clean_text)]
+"""Text that is scored: a lone surrogate is replaced, the rest is kept."""
+
+_ID = Annotated[str, BeforeValidator(_valid_identifier), Field(min_length=1, max_length=512)]
 
 
 class _Model(BaseModel):
@@ -30,8 +67,8 @@ class _Reply(BaseModel):
 class Message(_Model):
     """One chat turn of a prompt."""
 
-    role: Annotated[str, Field(min_length=1, max_length=64)]
-    content: str
+    role: Annotated[str, BeforeValidator(_valid_identifier), Field(min_length=1, max_length=64)]
+    content: Text
 
 
 Prompt = str | list[Message]
@@ -53,9 +90,9 @@ class GroupIn(_Model):
 
     id: _ID | None = Field(None, description="Group id; required for a part, assigned by the server "
                            "otherwise.")
-    prompt: Prompt = Field("", description="The prompt as text or as chat messages.")
+    prompt: Text | list[Message] = Field("", description="The prompt as text or as chat messages.")
     reference: str = Field(..., description="The reference (gold) answer.")
-    responses: list[str] = Field(..., min_length=1, description="The sampled responses.")
+    responses: list[Text] = Field(..., min_length=1, description="The sampled responses.")
     group_size: Annotated[int, Field(ge=1)] | None = Field(
         None, description="Responses in the whole group; defaults to len(responses)."
     )
@@ -67,7 +104,7 @@ class GroupIn(_Model):
     @field_validator("reference", mode="before")
     @classmethod
     def _reference_text(cls, value: Any) -> str:
-        return reference_to_text(value)
+        return clean_text(reference_to_text(value))
 
     @model_validator(mode="after")
     def _check_size(self) -> GroupIn:
@@ -103,7 +140,7 @@ class ScoreParams(_Model):
     sigma_ref: Annotated[float, Field(ge=0, le=1e9)] | None = Field(
         None, description="Pin sigma_ref instead of the session's running mean."
     )
-    session: Annotated[str, Field(min_length=1, max_length=256)] | None = Field(
+    session: Annotated[str, BeforeValidator(_valid_identifier), Field(min_length=1, max_length=256)] | None = Field(
         None, description="Which running sigma_ref to use and update."
     )
     extract: ExtractMode | None = None
@@ -164,9 +201,9 @@ class ScoreResponse(_Reply):
 class OpenRLHFRequest(BaseModel):
     """OpenRLHF's remote reward request; unknown keys are ignored, as its own server does."""
 
-    query: list[str] = Field(default_factory=list)
-    prompts: list[str] = Field(default_factory=list)
-    labels: list[Any] = Field(default_factory=list)
+    query: list[Text] = Field(default_factory=list)
+    prompts: list[Text] = Field(default_factory=list)
+    labels: Annotated[list[Any], AfterValidator(_clean_json)] = Field(default_factory=list)
 
 
 class OpenRLHFResponse(_Reply):

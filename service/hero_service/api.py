@@ -6,11 +6,14 @@ import asyncio
 import functools
 import hmac
 import logging
+import math
 import platform
 import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import Field
@@ -25,6 +28,7 @@ from hero_client.schemas import (
     ScoreParams,
     ScoreRequest,
     ScoreResponse,
+    clean_text,
 )
 from hero_service import __version__, openrlhf
 from hero_service.hero import ParamsError
@@ -221,12 +225,32 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with what strict JSON cannot carry made printable: NaN and +-Infinity become the strings
+    Python's json writes for them, lone surrogates become U+FFFD. Error answers echo client input, and
+    JSON (RFC 8259) allows neither, so without this a bad request would become a 500."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    return JSONResponse({"detail": json_safe(detail)}, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Map the domain errors to HTTP answers that say what to do."""
+
+    async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
+        # FastAPI's own handler fails on the input it echoes when that is NaN or a lone surrogate.
+        assert isinstance(exc, RequestValidationError)
+        return _error(422, jsonable_encoder(exc.errors()))
 
     async def params_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ParamsError)
@@ -249,6 +273,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
                       {"WWW-Authenticate": "Bearer"})
 
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(ParamsError, params_error)
     app.add_exception_handler(QueueFullError, queue_full)
     app.add_exception_handler(NotServingError, not_serving)

@@ -30,7 +30,7 @@ def build_state(
     verifier: VerifierPool | None = None,
 ) -> ServerState:
     """Construct (not start) every part; ``reward_model``/``verifier`` replace the configured ones."""
-    metrics = Metrics()
+    metrics = Metrics(max_sessions=settings.max_sessions)
     verifier = verifier if verifier is not None else VerifierPool(
         workers=settings.verifier_workers,
         timeout_s=settings.verifier_timeout_s,
@@ -73,10 +73,15 @@ def create_app(
         version=__version__,
         summary="HERO hybrid rewards: a symbolic verifier and a reward model, combined per rollout group.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load their scripts from a public CDN: blank on an offline cluster, and
+        # third-party code run from this origin. The OpenAPI schema (/openapi.json) is always served.
+        docs_url="/docs" if settings.docs else None,
+        redoc_url=None,
     )
     app.state.hero = state
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics,
-                       max_body_bytes=int(settings.max_body_mb * 1024 * 1024))
+                       max_body_bytes=int(settings.max_body_mb * 1024 * 1024),
+                       body_timeout_s=settings.body_timeout_s)
     install_error_handlers(app)
     app.include_router(router)
     return app

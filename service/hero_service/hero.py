@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -210,11 +210,15 @@ class SigmaTracker:
     (one request) and observe the groups afterwards, so sigma_ref is frozen while they are scored.
     """
 
-    def __init__(self, momentum: float, max_sessions: int = 1024) -> None:
+    def __init__(self, momentum: float, max_sessions: int = 1024,
+                 on_evict: Callable[[str], None] | None = None) -> None:
+        """``on_evict(session)`` is called for each session dropped to stay within ``max_sessions``, so
+        whatever is kept per session elsewhere (a metric series) goes with it."""
         if not 0 < momentum < 1:
             raise ValueError(f"momentum must be in (0, 1), got {momentum}")
         self._momentum = momentum
         self._max_sessions = max_sessions
+        self._on_evict = on_evict
         self._sessions: OrderedDict[str, _Running] = OrderedDict()
 
     def current(self, session: str) -> float | None:
@@ -243,7 +247,9 @@ class SigmaTracker:
         self._sessions.move_to_end(session)
         # Session names come from clients: bound them so a stream of new names cannot grow memory.
         while len(self._sessions) > self._max_sessions:
-            self._sessions.popitem(last=False)
+            evicted, _ = self._sessions.popitem(last=False)
+            if self._on_evict is not None:
+                self._on_evict(evicted)
 
     def snapshot(self) -> dict[str, float]:
         return {name: running.value for name, running in self._sessions.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from prometheus_client import (
@@ -27,8 +28,11 @@ _REWARD_BUCKETS = (-3.0, -1.0, -0.3, -0.1, -0.03, 0.0, 0.03, 0.1, 0.3, 0.5, 0.7,
 class Metrics:
     """The metric families; one instance per app, each on its own registry."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, *, max_sessions: int = 1024) -> None:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        # Session names are client data: the sigma_ref series are bounded like the sessions themselves.
+        self._max_sessions = max_sessions
+        self._sessions: OrderedDict[str, None] = OrderedDict()
         r = self.registry
         ProcessCollector(registry=r)  # process_resident_memory_bytes, cpu, fds
         PlatformCollector(registry=r)
@@ -100,6 +104,22 @@ class Metrics:
     def observe_rewards(self, rewards: Sequence[float], verifier: Sequence[int]) -> None:
         for reward, outcome in zip(rewards, verifier, strict=True):
             self.rewards.labels(stratum="correct" if outcome else "wrong").observe(reward)
+
+    # --- sigma_ref per session: a series lives as long as its session ---
+
+    def set_sigma_ref(self, session: str, value: float) -> None:
+        self.sigma_ref.labels(session=session).set(value)
+        self._sessions[session] = None
+        self._sessions.move_to_end(session)
+        # The session tracker evicts through drop_sigma_ref; this bound also holds where the sessions
+        # live elsewhere (Redis) and nothing here is told when they expire.
+        while len(self._sessions) > self._max_sessions:
+            self.drop_sigma_ref(next(iter(self._sessions)))
+
+    def drop_sigma_ref(self, session: str) -> None:
+        """Remove the session's series (the session was evicted)."""
+        if self._sessions.pop(session, False) is not False:
+            self.sigma_ref.remove(session)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

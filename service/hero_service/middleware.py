@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from starlette.exceptions import HTTPException
 
 from hero_service import logs
 from hero_service.metrics import Metrics
@@ -27,19 +31,33 @@ _ROUTES = frozenset({"/score", "/get_reward", "/health", "/ready", "/metrics", "
 _PROBES = frozenset({"/health", "/ready", "/metrics"})
 
 
+# A client's X-Request-ID is written into every log line of its request: only a plain token is kept, so
+# no id can carry spaces, brackets or newlines that would forge a log line or field.
+_SAFE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:+=/-]{1,128}")
+
+
+def request_id_from(header: bytes | None) -> str:
+    """The client's id when it is a safe token (at most 128 of ``A-Z a-z 0-9 . _ : + = / -``), else a new one."""
+    if header is not None and _SAFE_REQUEST_ID.fullmatch(header):
+        return header.decode("ascii")
+    return uuid.uuid4().hex
+
+
 class _BodyTooLargeError(Exception):
     pass
 
 
 class RequestContextMiddleware:
     """Tags every request with an id (``X-Request-ID``, echoed or made), refuses bodies over
-    ``max_body_bytes`` with 413, counts and times requests, and logs one line per request without
-    its query string (which may carry an API key)."""
+    ``max_body_bytes`` with 413 and bodies slower than ``body_timeout_s`` with 408, counts and times
+    requests, and logs one line per request without its query string (which may carry an API key)."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int,
+                 body_timeout_s: float = 60.0) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,7 +67,7 @@ class RequestContextMiddleware:
         # When the request arrived, for the drain rule: what came in before SIGTERM is finished.
         scope.setdefault("state", {})["arrived"] = time.monotonic()
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
+        request_id = request_id_from(headers.get(b"x-request-id"))
         path: str = scope.get("path", "")
         route = path if path in _ROUTES else "other"
         token = logs.request_id.set(request_id)
@@ -65,10 +83,20 @@ class RequestContextMiddleware:
             return
 
         received = 0
+        body_done = False
+        body_due = time.monotonic() + self.body_timeout_s
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # later receives wait for a disconnect: no deadline on those
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, body_due - time.monotonic()))
+            except asyncio.TimeoutError:
+                # FastAPI passes an HTTPException raised while it reads the body through to its handler.
+                raise HTTPException(408, f"the request body did not arrive within {self.body_timeout_s:g} s "
+                                    "(HERO_BODY_TIMEOUT_S)", headers={"Connection": "close"}) from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:

@@ -79,7 +79,7 @@ class Scorer:
         self._verifier = verifier
         self._rm = reward_model
         self._metrics = metrics
-        self._sigma = SigmaTracker(settings.sigma_momentum, settings.max_sessions)
+        self._sigma = SigmaTracker(settings.sigma_momentum, settings.max_sessions, on_evict=metrics.drop_sigma_ref)
         self._local_sigma = MemorySigma(self._sigma)
         self._store: GroupStore[_Part, Combined]
         self._book: SigmaBook
@@ -241,14 +241,14 @@ class Scorer:
         if wire.sigma_ref is not None:
             return wire.sigma_ref
         ref, current = await self._book.fold(wire.session, sigmas)
-        self._metrics.sigma_ref.labels(session=wire.session).set(current)
+        self._metrics.set_sigma_ref(wire.session, current)
         return ref
 
     def _fold_local(self, wire: ResolvedParams, sigmas: list[float]) -> float:
         if wire.sigma_ref is not None:
             return wire.sigma_ref
         ref, current = self._local_sigma.fold_now(wire.session, sigmas)
-        self._metrics.sigma_ref.labels(session=wire.session).set(current)
+        self._metrics.set_sigma_ref(wire.session, current)
         return ref
 
     def _observe(self, rewards: Sequence[GroupReward], raws: Sequence[RawResults]) -> None:

@@ -127,8 +127,16 @@ class Settings(BaseSettings):
     protect_probes: bool = Field(False, description="Require the API key on /health, /ready and /metrics "
                                  "too (they are open by default for probes and scrapers).")
     max_body_mb: float = Field(32.0, gt=0, description="Largest request body accepted (413 above).")
+    docs: bool = Field(False, description="Serve Swagger UI at /docs (its scripts come from a public CDN, "
+                       "so it needs a browser with internet access); /openapi.json is served either way.")
     drain_timeout_s: float = Field(30.0, ge=0, description="On SIGTERM, how long in-flight requests "
                                    "may take to finish.")
+    header_timeout_s: float = Field(10.0, gt=0, description="A connection that has not sent a request's "
+                                    "headers this long after opening (or after its previous response) is closed.")
+    body_timeout_s: float = Field(60.0, gt=0, description="Longest a request body may take to arrive after "
+                                  "its headers (408 and the connection closed after).")
+    max_connections: int = Field(8192, ge=1, description="Open connections (or requests in progress) above "
+                                 "which a new request gets 503 and its connection is closed.")
 
     # --- logging ---
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")

@@ -143,6 +143,14 @@ class TestSigmaTracker:
         assert tracker.current("a") is None
         assert tracker.snapshot() == {"b": 2.0, "c": 3.0}
 
+    def test_eviction_is_reported_with_the_session(self) -> None:
+        evicted: list[str] = []
+        tracker = SigmaTracker(momentum=0.5, max_sessions=2, on_evict=evicted.append)
+        for name in "abac":  # "a" used again, so "b" is the least recent when "c" arrives
+            tracker.observe(name, [1.0])
+        assert evicted == ["b"]
+        assert set(tracker.snapshot()) == {"a", "c"}
+
     def test_default_momentum_decays_like_the_paper_step(self) -> None:
         from hero_service.settings import Settings
 

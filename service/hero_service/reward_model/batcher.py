@@ -327,7 +327,8 @@ class Batcher(Generic[ItemT, EncT]):
                 if remaining <= 0:
                     break
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
+                # asyncio.TimeoutError: on 3.10 it is not the builtin TimeoutError (it is from 3.11).
+                with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), remaining)
             for batch in self._cut(self._pop_window()):
                 await self._run_batch(batch)

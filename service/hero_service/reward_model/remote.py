@@ -241,6 +241,7 @@ class RemoteRewardModel:
         except (httpx.HTTPError, EngineError, EngineRejectedError) as exc:
             endpoint.healthy = False
             endpoint.reason = _describe(exc)
+            endpoint.max_model_len = None  # what comes back may serve another model: check it again
             if was:
                 log.warning("reward model engine %s is down: %s", endpoint.label, endpoint.reason)
             return
@@ -346,7 +347,7 @@ class RemoteRewardModel:
             raise EngineError(f"{endpoint.label}: no answer in {self.config.timeout_s:g}s") from exc
         except httpx.TransportError as exc:
             # Refused or cut: the engine is gone. /ready says so at once; the poll brings it back.
-            endpoint.healthy, endpoint.reason = False, _describe(exc)
+            endpoint.healthy, endpoint.reason, endpoint.max_model_len = False, _describe(exc), None
             raise EngineError(f"{endpoint.label}: {_describe(exc)}") from exc
         finally:
             endpoint.in_flight -= 1

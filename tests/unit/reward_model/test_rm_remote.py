@@ -264,8 +264,17 @@ async def test_an_engine_serving_another_model_is_not_healthy(rm_factory: Any, e
     assert rm.balancer.endpoints[1].healthy is True
     engines.models[B] = "other/model"
     rm2 = await rm_factory()
+    engines.models.pop(A)
+    await rm2.check_health()
+    assert rm2.unavailable_reason is None  # A serves the model now
+    engines.down.add(A)
+    await rm2.check_health()
+    engines.down.clear()
+    engines.models[A] = "third/model"  # an engine that comes back is checked again
+    await rm2.check_health()
     reason = rm2.unavailable_reason
     assert reason is not None and "HERO_RM_SERVED_MODEL" in reason and "other/model" in reason
+    assert "third/model" in reason
 
 
 async def test_max_length_follows_the_engines_max_model_len(rm_factory: Any, engines: Engines) -> None:

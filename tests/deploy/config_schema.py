@@ -28,6 +28,8 @@ CHART_OWNED = {
     "drain_timeout_s": "shutdown.drainTimeoutSeconds (also sizes terminationGracePeriodSeconds)",
     "state_url": "stateStore.url, or the chart's own Redis (stateStore.redis.enabled)",
     "state_password": "stateStore.existingSecret (a Secret)",
+    "rm_url": "rmEngine.url, or the chart's own vLLM (rmEngine.vllm.enabled)",
+    "rm_served_model": "rmEngine.servedModel",
 }
 
 

@@ -90,10 +90,16 @@ def is_state_store(doc: dict[str, Any]) -> bool:
     return bool(doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "state-store")
 
 
-def one(docs: list[dict[str, Any]], kind: str, *, state_store: bool = False) -> dict[str, Any]:
-    """The one server object (or, with ``state_store``, the one Redis object) of ``kind``."""
+def is_rm_engine(doc: dict[str, Any]) -> bool:
+    """The chart's optional vLLM for the reward model (rmEngine.vllm)."""
+    return bool(doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "rm-engine")
+
+
+def one(docs: list[dict[str, Any]], kind: str, *, state_store: bool = False, rm_engine: bool = False
+        ) -> dict[str, Any]:
+    """The one server object (or, with ``state_store``/``rm_engine``, the one Redis/vLLM object) of ``kind``."""
     found = [d for d in docs if d["kind"] == kind and "helm.sh/hook" not in d["metadata"].get("annotations", {})
-             and is_state_store(d) == state_store]
+             and is_state_store(d) == state_store and is_rm_engine(d) == rm_engine]
     assert len(found) == 1, f"expected one {kind}, got {len(found)}"
     return found[0]
 

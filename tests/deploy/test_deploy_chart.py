@@ -433,3 +433,82 @@ def test_notes_say_when_shared_state_is_needed() -> None:
     with_redis = notes("--set", "replicaCount=3", "--set", "stateStore.redis.enabled=true")
     assert "Shared group state: redis://rm-hero-reward-redis:6379/0" in with_redis
     assert "WARNING" not in with_redis
+
+
+# --- the reward model on an engine (rmEngine) ---------------------------------------------------------------
+
+VLLM = "vllm-engine-values.yaml"
+
+
+def test_no_engine_by_default() -> None:
+    docs = render()
+    assert "HERO_RM_URL" not in env_of(server(docs))
+    assert not [d for d in docs if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "rm-engine"]
+
+
+def test_the_charts_vllm_and_the_server_agree() -> None:
+    docs = render(VLLM)
+    engine = one(docs, "Deployment", rm_engine=True)
+    svc = one(docs, "Service", rm_engine=True)
+    spec = engine["spec"]["template"]["spec"]
+    [vllm] = spec["containers"]
+    args = vllm["args"]
+    hero = server(docs)
+    env = env_of(hero)
+
+    def flag(name: str) -> str:
+        return str(args[args.index(name) + 1])
+
+    # URL and port: the server calls the Service, whose port targets the container's named port.
+    [port] = svc["spec"]["ports"]
+    assert env["HERO_RM_URL"]["value"] == f"http://{svc['metadata']['name']}:{port['port']}"
+    assert port["targetPort"] == "http"
+    assert {"name": "http", "containerPort": int(flag("--port")), "protocol": "TCP"} in vllm["ports"]
+    assert set(svc["spec"]["selector"].items()) <= set(engine["spec"]["template"]["metadata"]["labels"].items())
+    assert not set(one(docs, "Service")["spec"]["selector"].items()) <= set(
+        engine["spec"]["template"]["metadata"]["labels"].items())
+    # The model: vLLM loads what the server tokenizes with, served under that name.
+    assert vllm["command"] == ["vllm", "serve"]
+    assert args[0] == env["HERO_RM_MODEL"]["value"] == "nvidia/AceMath-72B-RM"
+    assert "--served-model-name" not in args and "HERO_RM_SERVED_MODEL" not in env
+    assert [flag("--runner"), flag("--convert")] == ["pooling", "classify"]
+    assert flag("--tensor-parallel-size") == "4" and flag("--max-model-len") == "8192"
+    assert "--trust-remote-code" in args and args[-2:] == ["--max-num-seqs", "512"]
+    # Probes on vLLM's /health at the named port, with a startup budget for a 72B load.
+    for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert vllm[kind]["httpGet"] == {"path": "/health", "port": "http"}
+    startup = vllm["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 1800
+    assert hero["readinessProbe"]["httpGet"]["path"] == "/ready"  # follows the engine's health
+    # GPUs go to vLLM, none to the server.
+    assert vllm["resources"]["limits"]["nvidia.com/gpu"] == 4
+    assert not any("gpu" in k for k in hero["resources"].get("limits", {}))
+    assert "tolerations" not in pod_spec(docs)
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms[0]["matchExpressions"][0]["values"] == ["NVIDIA-H100-80GB-HBM3"]
+    # Model cache and token, /dev/shm for tensor parallelism.
+    mounts = {m["name"]: m["mountPath"] for m in vllm["volumeMounts"]}
+    assert env_of(vllm)["HF_HOME"]["value"] == mounts["model-cache"]
+    assert env_of(vllm)["HF_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "hf-token"
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["dshm"]["emptyDir"]["medium"] == "Memory"
+    claim = one(docs, "PersistentVolumeClaim", rm_engine=True)
+    assert volumes["model-cache"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "300Gi"
+
+
+def test_an_existing_engine_is_referenced_not_created() -> None:
+    docs = render("existing-engine-values.yaml")
+    env = env_of(server(docs))
+    assert env["HERO_RM_URL"]["value"] == "http://vllm-rm-0.inference:8000,http://vllm-rm-1.inference:8000"
+    assert env["HERO_RM_SERVED_MODEL"]["value"] == "skywork-rm"
+    assert not any(d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "rm-engine" for d in docs)
+    assert not any("gpu" in k for k in server(docs)["resources"].get("limits", {}))
+
+
+def test_engine_misconfigurations_fail_clearly() -> None:
+    assert "config.rmModel" in helm_fails("--set", "rmEngine.vllm.enabled=true")
+    assert "not both" in helm_fails("-f", str(CI_VALUES / VLLM), "--set", "rmEngine.url=http://x:8000")
+    assert "tensorParallelSize" in helm_fails("-f", str(CI_VALUES / VLLM), "--set", "rmEngine.vllm.gpu.count=2")
+    assert "/rmEngine/url" in helm_fails("--set", "config.rmModel=m", "--set", "rmEngine.url=vllm:8000")

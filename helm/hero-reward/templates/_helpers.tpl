@@ -137,3 +137,30 @@ Shared group state: the Redis URL the replicas use (an existing one, or the char
 {{- printf "redis://%s:%v/0" (include "hero-reward.redisName" .) .Values.stateStore.redis.port }}
 {{- end }}
 {{- end }}
+
+{{/*
+The reward model on an engine (rmEngine): the chart's own vLLM, or an engine the user runs.
+*/}}
+{{- define "hero-reward.rmEngineName" -}}
+{{- printf "%s-rm-engine" (include "hero-reward.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "hero-reward.rmEngineSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-rm-engine" (include "hero-reward.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "hero-reward.rmUrl" -}}
+{{- if .Values.rmEngine.url }}
+{{- .Values.rmEngine.url }}
+{{- else if .Values.rmEngine.vllm.enabled }}
+{{- printf "http://%s:%v" (include "hero-reward.rmEngineName" .) .Values.rmEngine.vllm.port }}
+{{- end }}
+{{- end }}
+
+{{/*
+GPUs of one server pod: none when an engine runs the RM.
+*/}}
+{{- define "hero-reward.gpuCount" -}}
+{{- if include "hero-reward.rmUrl" . }}0{{ else }}{{ int .Values.gpu.count }}{{ end }}
+{{- end }}

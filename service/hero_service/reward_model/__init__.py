@@ -47,7 +47,8 @@ def batch_limits(settings: Settings) -> BatchLimits:
 
 
 def build_reward_model(settings: Settings, *, observer: BatchObserver | None = None) -> RewardModel:
-    """The RM that ``settings`` names (not started): ``HERO_RM_MODEL`` if set, else the MiniLM scorer.
+    """The RM that ``settings`` names (not started): ``HERO_RM_MODEL`` if set (on the engine at
+    ``HERO_RM_URL`` when that is set too), else the MiniLM scorer.
 
     ``observer`` receives the batcher's metrics hooks (queue size, batch size and tokens, durations).
     """
@@ -64,6 +65,25 @@ def build_reward_model(settings: Settings, *, observer: BatchObserver | None = N
         )
     from hero_service.reward_model.hf import HFRewardModel
 
+    if settings.rm_url is not None:
+        from hero_service.reward_model.remote import RemoteConfig, RemoteRewardModel
+
+        # Only its tokenizer is ever loaded: this server renders and tokenizes, the engine scores.
+        encoder = HFRewardModel(settings.rm_model, trust_remote_code=settings.rm_trust_remote_code,
+                                device="cpu", max_length=settings.rm_max_length,
+                                system_prompt=settings.rm_system_prompt)
+        config = RemoteConfig(
+            urls=tuple(settings.rm_url_list),
+            served_model=settings.rm_served_model or settings.rm_model,
+            timeout_s=settings.rm_timeout_s,
+            retries=settings.rm_retries,
+            concurrency=settings.rm_concurrency,
+            health_interval_s=settings.rm_health_interval_s,
+            max_batch_size=settings.max_batch_size,
+            max_queue=settings.max_queue,
+            tokenize_workers=limits.tokenize_workers,
+        )
+        return RemoteRewardModel(settings.rm_model, encoder, config, observer=observer)
     return HFRewardModel(
         settings.rm_model,
         trust_remote_code=settings.rm_trust_remote_code,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 ChatMessage = dict[str, str]
 Prompt = str | list[ChatMessage]
@@ -65,4 +65,16 @@ class RewardModel(Protocol):
 
     async def score(self, items: Sequence[RMItem]) -> list[RMScore]:
         """Score ``items`` (one result each, in order). Raises QueueFullError under overload."""
+        ...
+
+
+@runtime_checkable
+class EngineHealth(Protocol):
+    """An RM whose engine runs elsewhere and can go away after start (the remote backend).
+
+    ``/ready`` follows it; scoring goes on while it is down, with RM status ``error`` per item."""
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why no engine can score right now, or None while one can."""
         ...

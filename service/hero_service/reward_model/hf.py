@@ -83,14 +83,8 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
     # --- loading ---
 
     def _load(self) -> None:
-        from transformers import AutoTokenizer
-
-        tok = AutoTokenizer.from_pretrained(self._model_id, trust_remote_code=self.trust_remote_code)
-        if not getattr(tok, "chat_template", None):
-            raise ValueError(
-                f"{self._model_id} has no chat template, so the (prompt, response) layout it was trained on "
-                "is unknown. Hint: use a reward model that ships one (Skywork-Reward-V2, AceMath-RM)."
-            )
+        self.load_tokenizer()
+        tok = self._tokenizer
         model = self._load_model()
 
         text_config = model.config.get_text_config()
@@ -107,13 +101,30 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
         model.config.pad_token_id = pad
         self._pad_id = pad
 
-        tok.model_max_length = sys.maxsize  # encode() truncates by itself; the warning would be noise
-        self._bos_id = _added_bos(tok)
-        self._tokenizer = tok
         self._model = model
         head = getattr(model, "score", None)
         if self.output == "logits" and isinstance(head, nn.Linear):
             head.register_forward_hook(self._keep_head_output)
+
+    def load_tokenizer(self) -> None:
+        """Load the tokenizer and its chat template only: :meth:`encode` then works without the model
+        (the remote backend renders and tokenizes with it and lets an engine run the forward pass)."""
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(self._model_id, trust_remote_code=self.trust_remote_code)
+        if not getattr(tok, "chat_template", None):
+            raise ValueError(
+                f"{self._model_id} has no chat template, so the (prompt, response) layout it was trained on "
+                "is unknown. Hint: use a reward model that ships one (Skywork-Reward-V2, AceMath-RM)."
+            )
+        tok.model_max_length = sys.maxsize  # encode() truncates by itself; the warning would be noise
+        self._bos_id = _added_bos(tok)
+        self._tokenizer = tok
+
+    @property
+    def end_tokens(self) -> list[str]:
+        """The tokenizer's end and padding markers (``/get_reward`` strips them from rollouts)."""
+        return _end_tokens(self._tokenizer)
 
     def _load_model(self) -> Any:
         from transformers import AutoModelForSequenceClassification
@@ -149,7 +160,7 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
             "system_prompt": self.system_prompt is not None,
             "trust_remote_code": self.trust_remote_code,
             "pad_token_id": self._pad_id,
-            "special_tokens": _end_tokens(self._tokenizer),
+            "special_tokens": self.end_tokens,
         }
 
     # --- tokenization (tokenizer thread) ---

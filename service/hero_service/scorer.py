@@ -141,7 +141,8 @@ class Scorer:
         # A group lives in its session: two runs (or trainers) that reuse an id never meet, and every
         # part of one group must agree on the parameters it is scored with (ConflictError otherwise).
         signature = wire.model_dump(mode="json", exclude={"session"})
-        keys = {i: _group_key(wire.session, str(g.id)) for i, g in enumerate(groups) if g.size > len(g.responses)}
+        keys = {i: _group_key(wire.session, str(g.id)) for i, g in enumerate(groups) if g.id is not None}
+        # Every entry with a part_id, whole groups included: a part_id seen before must resend its content.
         digests = {i: _part_digest(groups[i], signature) for i in keys if groups[i].part_id is not None}
         # A part the assembler already holds (a client's retry) needs no second verification.
         retried: dict[int, Claim[Combined]] = {}
@@ -165,7 +166,7 @@ class Scorer:
         tickets = dict(retried)
         for i in fresh:
             g = groups[i]
-            if i in keys:
+            if g.size > len(g.responses):
                 with _entry(i):
                     tickets[i] = await self._store.join(keys[i], g.size, len(g.responses),
                                                         _Part(raws[i], params, wire), g.part_id,

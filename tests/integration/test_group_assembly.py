@@ -129,3 +129,10 @@ def test_the_same_part_id_twice_in_one_request_is_a_422(server: Served) -> None:
         {**part, "responses": ["\\boxed{1}", "\\boxed{2}"]}, {**part, "responses": ["\\boxed{1}"]}]})
     assert reply.status_code == 422
     assert "groups[1].part_id 'p' repeats groups[0].part_id" in reply.text
+
+
+def test_deepseeks_end_marker_never_reaches_the_rm(server: Served) -> None:
+    prompt = "<\uff5cUser\uff5c>What is 1?<\uff5cAssistant\uff5c>"
+    reply = httpx.post(f"{server.base_url}/get_reward?mode=rm", timeout=30, json={
+        "query": [prompt + "\\boxed{1}<\uff5cend\u2581of\u2581sentence\uff5c>"], "prompts": [prompt], "labels": ["1"]})
+    assert reply.json()["rewards"] == [len("\\boxed{1}") / 10]  # LengthRM: the marker would add 21 characters

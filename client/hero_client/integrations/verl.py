@@ -21,6 +21,9 @@ Two ways in; both POST to ``/score`` and return the same keys for every sample, 
 
 Validation rollouts (``val_kwargs.n`` per prompt) use the same group size: set ``val_kwargs.n`` to
 ``rollout.n``, or their groups are scored partial at the server's deadline (``acc`` is exact either way).
+veRL pads batches with copies of their first samples (same uid); ``HeroRewardManager`` claims each
+sample's place in its group so that a copy is never counted as another sample, ``compute_score``
+cannot tell a copy from a sample.
 
 Settings: keyword overrides (``reward_kwargs``: url, api_key, group_size, mode, session, params,
 timeout, retries), then ``HERO_*`` environment variables (see ``AdapterSettings``). Set

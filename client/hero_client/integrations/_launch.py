@@ -94,6 +94,8 @@ class LaunchGroups:
         if launch.posted or not launch.sealed or any(s.future is None and not s.gone for s in launch.slots):
             return
         launch.posted = True
+        if all(s.future is None for s in launch.slots):
+            return  # every sample of the launch failed to generate: nothing to score
         task = asyncio.get_running_loop().create_task(self._score(launch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -108,3 +108,11 @@ async def test_a_failed_request_answers_zeros_flagged_with_the_servers_log_keys(
         assert result["extra_logs"]["server_error"] == result["extra_logs"]["ungradable"] == [1.0]
         assert set(result["extra_logs"]) == {"verifier", "rm_score", "weight", "partial", "ungradable", "truncated",
                                              "prefix_mismatch", "server_error"}
+
+
+async def test_a_launch_whose_samples_all_failed_sends_nothing() -> None:
+    post = Recorder()
+    groups = LaunchGroups(post)
+    assert await asyncio.gather(*(_sample(groups, "P", "1", None, 0.0) for _ in range(2))) == [None, None]
+    await asyncio.sleep(0.01)
+    assert post.calls == []

@@ -114,8 +114,8 @@ async def score_sample(
             log.warning("hero-reward: sample of group %s not scored (reward 0, error=1): %s", gid, exc)
             return result_dict(None)
         # Another sample already holds this place: a pad copy that was generated anew (validation pads
-        # before generating) reached the server first. Grade this one alone so that its verifier
-        # outcome (acc) stays right; its reward is flagged partial.
+        # before generating) reached the server first. Grade this one alone (a group of one) so that
+        # its verifier outcome, veRL's validation ``acc``, stays right.
         log.warning("hero-reward: place %s of group %s taken by a pad copy; scoring alone", part_id, gid)
         return await score_sample(client, dataclasses.replace(settings, group_size=1), prompt=prompt,
                                   reference=reference, response=response, gid=f"{gid}-{part_id}")

@@ -180,3 +180,30 @@ def test_the_reward_workers_pad_copy_is_not_sent_as_a_sample(embedded_server: An
     expected = [r for g in whole["groups"] for r in g["rewards"]]
     assert [o["reward_score"] for o in outputs] == pytest.approx(expected, abs=1e-6)
     assert [o["reward_extra_info"]["partial"] for o in outputs] == [0.0] * 8
+
+
+def test_a_regenerated_validation_pad_that_comes_first_does_not_cost_the_real_sample(embedded_server: Any) -> None:
+    # Validation pads before generating: the copy of sample 0 gets its own response and the next number
+    # (priority 4 = place 0 of a group of 4) and may reach the server before sample 0 itself.
+    cfg = config(embedded_server.base_url,
+                 reward_manager={"source": "importlib", "name": "HeroRewardManager",
+                                 "module": {"path": "pkg://hero_client.integrations.verl",
+                                            "name": "custom_reward_manager"}},
+                 reward_kwargs={"url": embedded_server.base_url})
+    tokenizer = CharTokenizer()
+    real = padded_step(["uid-v"], [RESPONSES], tokenizer)
+    pad = padded_step(["uid-v"], [["I guess \\boxed{7}"] * 5], tokenizer)[4:5]
+
+    async def run() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        manager = reward.load_reward_manager(cfg, tokenizer)
+        first = asyncio.ensure_future(manager.run_single(pad))
+        await asyncio.sleep(1.0)
+        rest = await asyncio.gather(*(manager.run_single(real[i:i + 1]) for i in range(4)))
+        return await first, list(rest)
+
+    started = time.monotonic()
+    pad_out, outputs = asyncio.run(run())
+
+    assert time.monotonic() - started < 15
+    assert [o["reward_extra_info"]["acc"] for o in outputs] == [1.0, 0.0, 1.0, 0.0]
+    assert [o["reward_extra_info"]["error"] for o in outputs + [pad_out]] == [0.0] * 5

@@ -170,6 +170,18 @@ class ScoreRequest(_Model):
     groups: list[GroupIn] = Field(..., description="Rollout groups (or parts of groups).")
     params: ScoreParams = Field(default_factory=ScoreParams)
 
+    @model_validator(mode="after")
+    def _distinct_parts(self) -> ScoreRequest:
+        # Two entries under one part_id would each claim the other's rewards.
+        first: dict[tuple[str | None, str], int] = {}
+        for i, g in enumerate(self.groups):
+            if g.part_id is not None:
+                j = first.setdefault((g.id, g.part_id), i)
+                if j != i:
+                    raise ValueError(f"groups[{i}].part_id {g.part_id!r} repeats groups[{j}].part_id "
+                                     f"of group {g.id!r}; each part of a group needs its own part_id")
+        return self
+
 
 class GroupOut(_Reply):
     """Rewards for the responses of one group entry, aligned with its ``responses``."""

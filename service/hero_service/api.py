@@ -31,6 +31,7 @@ from hero_client.schemas import (
     clean_text,
 )
 from hero_service import __version__, openrlhf
+from hero_service.assembler import ConflictError
 from hero_service.hero import ParamsError
 from hero_service.params import resolve_params
 from hero_service.reward_model.base import QueueFullError
@@ -43,6 +44,8 @@ router = APIRouter()
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "No valid API key (when HERO_API_KEYS is set)."},
+    409: {"model": ErrorResponse, "description": "A part disagrees with its group (group_size, params) or "
+          "reuses a part_id with other content; ``loc`` names the field."},
     413: {"model": ErrorResponse, "description": "The request exceeds a size limit named in the message."},
     429: {"model": ErrorResponse, "description": "The RM queue is full; retry after Retry-After seconds."},
     503: {"model": ErrorResponse, "description": "Starting or draining; retry after Retry-After seconds."},
@@ -157,7 +160,7 @@ async def get_reward(
     _check_size(request, state)
     try:
         result = await asyncio.wait_for(state.scorer.score(request), state.settings.request_timeout_s)
-    except (QueueFullError, NotServingError, StateUnavailableError, ParamsError):
+    except (QueueFullError, NotServingError, StateUnavailableError, ParamsError, ConflictError):
         raise  # overload, shutdown and a bad parameter are the caller's to act on: not zeros
     except Exception:
         log.exception("get_reward: scoring failed; answering zeros flagged server_error")
@@ -263,6 +266,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(422, [{"loc": ["body", "params", exc.field], "msg": exc.message,
                              "type": "value_error"}])
 
+    async def conflict(_: Request, exc: Exception) -> JSONResponse:
+        # A part that disagrees with its group (or reuses a part_id with other content): never merged.
+        assert isinstance(exc, ConflictError)
+        head, dot, name = exc.field.partition(".")
+        loc: list[str | int] = ["body", "params", name] if head == "params" and dot else \
+            ["body", "groups", *([] if exc.entry is None else [exc.entry]), exc.field]
+        return _error(409, [{"loc": loc, "msg": exc.message, "type": "conflict"}])
+
     async def queue_full(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, QueueFullError)
         return _error(429, str(exc), {"Retry-After": str(max(1, round(exc.retry_after)))})
@@ -281,6 +292,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(ParamsError, params_error)
+    app.add_exception_handler(ConflictError, conflict)
     app.add_exception_handler(QueueFullError, queue_full)
     app.add_exception_handler(NotServingError, not_serving)
     app.add_exception_handler(StateUnavailableError, state_unavailable)

@@ -4,6 +4,10 @@ A plain class with no web import. A part joins with its raw results already comp
 work starts when its request arrives); the group closes when its parts add up to ``group_size``, or
 at the deadline after its first part (then it is *partial*), or on ``flush()`` at shutdown. Closing
 calls ``close(group_id, payloads, partial)`` once and hands its result to every part's ticket.
+
+A group is fixed by its first part: a part that disagrees with it on ``group_size`` or on the
+parameters is refused with ``ConflictError`` (it could only be scored with someone else's settings),
+and a retried ``part_key`` must carry the content ``digest`` of its first sending.
 """
 
 from __future__ import annotations
@@ -12,14 +16,47 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 P = TypeVar("P")
 R = TypeVar("R")
 
 log = logging.getLogger(__name__)
+
+
+class ConflictError(Exception):
+    """A part disagrees with its group, or reuses a part key with other content (HTTP 409).
+
+    ``field`` names what disagrees: ``group_size``, ``part_id`` or ``params.<name>``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.entry: int | None = None
+        """The index of the request's group entry, set by whoever knows it."""
+
+
+def check_group(group_id: str, size: int, params: Mapping[str, Any], group_size: int,
+                group_params: Mapping[str, Any]) -> None:
+    """Raise ``ConflictError`` naming the first thing a part says differently from its open group."""
+    if size != group_size:
+        raise ConflictError("group_size", f"group {group_id!r} is open with group_size {group_size}; "
+                            f"this part says {size}")
+    for key in sorted(set(params) | set(group_params)):
+        if params.get(key) != group_params.get(key):
+            raise ConflictError(f"params.{key}", f"group {group_id!r} is open with {key}="
+                                f"{group_params.get(key)!r}; this part says {params.get(key)!r}")
+
+
+def check_retry(group_id: str, part_key: str, digest: str, known_digest: str) -> None:
+    """A part key seen before must come back with the same content; else it is someone else's part."""
+    if digest != known_digest:
+        raise ConflictError("part_id", f"part_id {part_key!r} of group {group_id!r} was sent before with "
+                            "other content (responses, prompt, reference, group_size or params); "
+                            "a retry must resend the same part, a new part needs a new part_id")
 
 
 @dataclass(eq=False, slots=True)
@@ -30,6 +67,7 @@ class Ticket(Generic[R]):
     offset: int
     count: int
     future: asyncio.Future[tuple[R, bool]]
+    digest: str = ""
 
     async def result(self) -> tuple[R, bool]:
         """The group's result and whether it was partial. Cancelling the waiter leaves the group be."""
@@ -41,6 +79,7 @@ class _Group(Generic[P, R]):
     group_id: str
     size: int
     started: float
+    params: Mapping[str, Any] = field(default_factory=dict)
     received: int = 0
     payloads: list[P] = field(default_factory=list)
     tickets: list[Ticket[R]] = field(default_factory=list)
@@ -73,21 +112,39 @@ class GroupAssembler(Generic[P, R]):
         """Groups that have some parts but are not complete yet."""
         return len(self._open)
 
-    def seen(self, group_id: str, part_key: str) -> Ticket[R] | None:
-        """The ticket of a part already joined under ``part_key`` (a client's retry), if any."""
-        return self._parts.get((group_id, part_key))
+    def seen(self, group_id: str, part_key: str, digest: str = "") -> Ticket[R] | None:
+        """The ticket of a part already joined under ``part_key`` (a client's retry), if any;
+        ``ConflictError`` if that part had another content ``digest``."""
+        known = self._parts.get((group_id, part_key))
+        if known is not None:
+            check_retry(group_id, part_key, digest, known.digest)
+        return known
 
-    def add(self, group_id: str, size: int, count: int, payload: P, part_key: str | None = None) -> Ticket[R]:
+    def add(
+        self,
+        group_id: str,
+        size: int,
+        count: int,
+        payload: P,
+        part_key: str | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        digest: str = "",
+    ) -> Ticket[R]:
         """Join a part of ``count`` responses to group ``group_id`` of ``size`` responses.
 
-        A part whose ``part_key`` was seen before for this group gets the first one's ticket back.
+        A part whose ``part_key`` was seen before for this group gets the first one's ticket back (if
+        its ``digest`` matches). ``params`` must equal those of the group's first part.
         """
         if count < 1 or count > size:
             raise ValueError(f"a part of {count} responses cannot belong to a group of {size}")
-        if part_key is not None and (known := self.seen(group_id, part_key)) is not None:
+        if part_key is not None and (known := self.seen(group_id, part_key, digest)) is not None:
             return known
+        params = dict(params or {})
         loop = asyncio.get_running_loop()
         group = self._open.get(group_id)
+        if group is not None:
+            check_group(group_id, size, params, group.size, group.params)
         if group is not None and group.received + count > group.size:
             # The id is being reused (the next step, or a duplicated prompt): the parts that overflow
             # start a new group, and the old one closes as partial when its deadline comes.
@@ -95,13 +152,10 @@ class GroupAssembler(Generic[P, R]):
             self._open.pop(group_id)
             group = None
         if group is None:
-            group = _Group[P, R](group_id=group_id, size=size, started=time.monotonic())
+            group = _Group[P, R](group_id=group_id, size=size, started=time.monotonic(), params=params)
             group.timer = loop.call_later(self._deadline_s, self._expire, group)
             self._open[group_id] = group
-        elif size != group.size:
-            log.warning("group %s: part says group_size %d, first part said %d; keeping %d",
-                        group_id, size, group.size, group.size)
-        ticket = Ticket[R](group_id, group.received, count, loop.create_future())
+        ticket = Ticket[R](group_id, group.received, count, loop.create_future(), digest)
         if part_key is not None:
             self._parts[(group_id, part_key)] = ticket
             while len(self._parts) > self._remember_parts:

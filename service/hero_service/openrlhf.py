@@ -13,10 +13,17 @@ from dataclasses import dataclass
 
 from hero_client.schemas import GroupIn, GroupOut, OpenRLHFRequest, OpenRLHFResponse, reference_to_text
 
-# End-of-turn and padding markers of the common chat templates; the RM tokenizer's own are added.
+# End-of-turn and padding markers that policies' tokenizers write when OpenRLHF decodes with
+# skip_special_tokens=False; the RM tokenizer's own are added. Per family (eos / end of turn / pad):
+# Qwen2-3, Yi, InternLM2, Phi-4: <|im_end|>, <|endoftext|>; Llama 3.x: <|eot_id|>, <|eom_id|> (3.1 tool
+# turns), <|end_of_text|>; Llama 2, Mistral, InternLM2: </s>; Gemma 1-3: <end_of_turn>, <eos>, <pad>;
+# Phi-3: <|end|>, <|endoftext|>; gpt-oss (harmony): <|return|>, <|call|>, <|end|>; DeepSeek V2/V3/R1 and
+# the R1 distills: <｜end▁of▁sentence｜>, written with FULLWIDTH VERTICAL LINE (U+FF5C) and U+2581, not
+# ASCII bars; DeepSeek-Coder instruct: <|EOT|>; encoder RMs: [SEP], [PAD].
 COMMON_END_TOKENS = (
-    "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "<|end|>", "</s>", "<eos>",
-    "<end_of_turn>", "<|end▁of▁sentence|>", "<pad>", "[PAD]", "[SEP]", "<|return|>",
+    "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<|end|>", "</s>", "<eos>",
+    "<end_of_turn>", "<\uff5cend\u2581of\u2581sentence\uff5c>", "<|EOT|>", "<pad>", "[PAD]", "[SEP]",
+    "<|return|>", "<|call|>",
 )
 
 

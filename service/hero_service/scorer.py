@@ -6,16 +6,19 @@ No web import: the HTTP layer translates requests into ``ScoreRequest`` and call
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import hashlib
+import json
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from hero_client.schemas import GroupIn, GroupOut, ResolvedParams, ScoreRequest, ScoreResponse
-from hero_service.assembler import GroupAssembler
+from hero_service.assembler import ConflictError, GroupAssembler
 from hero_service.hero import GroupReward, HeroParams, SigmaTracker, combine, group_sigma
 from hero_service.metrics import Metrics
 from hero_service.params import resolve_params
@@ -135,11 +138,20 @@ class Scorer:
         """Rewards for every response of every group entry in ``request``."""
         params, wire = resolve_params(request.params, self._settings)
         groups = request.groups
+        # A group lives in its session: two runs (or trainers) that reuse an id never meet, and every
+        # part of one group must agree on the parameters it is scored with (ConflictError otherwise).
+        signature = wire.model_dump(mode="json", exclude={"session"})
+        keys = {i: _group_key(wire.session, str(g.id)) for i, g in enumerate(groups) if g.id is not None}
+        # Every entry with a part_id, whole groups included: a part_id seen before must resend its content.
+        digests = {i: _part_digest(groups[i], signature) for i in keys if groups[i].part_id is not None}
         # A part the assembler already holds (a client's retry) needs no second verification.
         retried: dict[int, Claim[Combined]] = {}
-        for i, g in enumerate(groups):
-            if g.part_id is not None and (claim := await self._store.seen(str(g.id), g.part_id)) is not None:
-                retried[i] = claim
+        for i, digest in digests.items():
+            part_id = groups[i].part_id
+            assert part_id is not None
+            with _entry(i):
+                if (claim := await self._store.seen(keys[i], part_id, digest)) is not None:
+                    retried[i] = claim
         fresh = [i for i in range(len(groups)) if i not in retried]
         # Start every entry's heavy work at once: the verifier pool and the RM batcher both gain from
         # seeing the whole request.
@@ -155,8 +167,10 @@ class Scorer:
         for i in fresh:
             g = groups[i]
             if g.size > len(g.responses):
-                tickets[i] = await self._store.join(str(g.id), g.size, len(g.responses),
-                                                    _Part(raws[i], params, wire), g.part_id)
+                with _entry(i):
+                    tickets[i] = await self._store.join(keys[i], g.size, len(g.responses),
+                                                        _Part(raws[i], params, wire), g.part_id,
+                                                        signature, digests.get(i, ""))
         for i, ticket in sorted(tickets.items()):
             assembled, partial = await ticket.result()
             outputs[i] = self._out(groups[i], assembled, ticket.offset, partial=partial)
@@ -278,12 +292,34 @@ class Scorer:
         )
 
 
+def _group_key(session: str, group_id: str) -> str:
+    """Where a group lives: its id within its session."""
+    return json.dumps([session, group_id], ensure_ascii=False, separators=(",", ":"))
+
+
+def _part_digest(group: GroupIn, signature: dict[str, Any]) -> str:
+    """What a retried part must resend unchanged: its responses, prompt, reference, size and params."""
+    prompt = group.prompt if isinstance(group.prompt, str) else [m.model_dump() for m in group.prompt]
+    text = json.dumps([group.responses, prompt, group.reference, group.size, signature],
+                      ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@contextlib.contextmanager
+def _entry(index: int) -> Iterator[None]:
+    """Tag a ConflictError with the request entry it came from, so the 409 can point at it."""
+    try:
+        yield
+    except ConflictError as exc:
+        exc.entry = index
+        raise
+
+
 def _merge(parts: Sequence[_Part]) -> tuple[RawResults, HeroParams, ResolvedParams]:
     raw = parts[0].raw
     for part in parts[1:]:
         raw = raw + part.raw
-    # A group's parts may carry different params; the first part's decide, as they decided when the
-    # group opened.
+    # Every part of a group carries the same params (the store refuses others), so the first's decide.
     return raw, parts[0].params, parts[0].wire
 
 

@@ -16,14 +16,14 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from hero_service.assembler import GroupAssembler
+from hero_service.assembler import ConflictError, GroupAssembler, check_group, check_retry
 from hero_service.hero import SigmaTracker
 
 P = TypeVar("P")
@@ -60,11 +60,16 @@ class GroupStore(Protocol[P_contra, R_co]):
 
     async def close(self) -> None: ...
 
-    async def seen(self, group_id: str, part_key: str) -> Claim[R_co] | None: ...
+    async def seen(self, group_id: str, part_key: str, digest: str = "") -> Claim[R_co] | None:
+        """A retried part's claim; ``ConflictError`` if it was first sent with another ``digest``."""
+        ...
 
     async def join(
-        self, group_id: str, size: int, count: int, payload: P_contra, part_key: str | None
-    ) -> Claim[R_co]: ...
+        self, group_id: str, size: int, count: int, payload: P_contra, part_key: str | None,
+        params: Mapping[str, Any] | None = None, digest: str = "",
+    ) -> Claim[R_co]:
+        """Join a part; ``ConflictError`` if it disagrees with its open group (see ``check_group``)."""
+        ...
 
     async def flush(self) -> None: ...
 
@@ -98,11 +103,12 @@ class MemoryStore(Generic[P, R]):
     async def close(self) -> None:
         return None
 
-    async def seen(self, group_id: str, part_key: str) -> Claim[R] | None:
-        return self._assembler.seen(group_id, part_key)
+    async def seen(self, group_id: str, part_key: str, digest: str = "") -> Claim[R] | None:
+        return self._assembler.seen(group_id, part_key, digest)
 
-    async def join(self, group_id: str, size: int, count: int, payload: P, part_key: str | None) -> Claim[R]:
-        return self._assembler.add(group_id, size, count, payload, part_key=part_key)
+    async def join(self, group_id: str, size: int, count: int, payload: P, part_key: str | None,
+                   params: Mapping[str, Any] | None = None, digest: str = "") -> Claim[R]:
+        return self._assembler.add(group_id, size, count, payload, part_key=part_key, params=params, digest=digest)
 
     async def flush(self) -> None:
         await self._assembler.flush()
@@ -127,13 +133,16 @@ class MemorySigma:
 # --- Redis ---------------------------------------------------------------------------------------
 
 # KEYS: open-group hash, seen-parts hash, generation counter.  ARGV: size, count, token, entry,
-# part_key ('' for none), ttl_s, now_ms, prefix, lease_s.  One atomic step: dedup by part_key, start a new
-# generation when there is no open group or this part would overflow it, append the part, and close
-# the group when it is complete (the closed marker makes every close exactly-once).
+# part_key ('' for none), ttl_s, now_ms, prefix, lease_s, params (canonical JSON), digest.  One atomic
+# step: answer a known part_key (the caller compares digests), refuse a part that disagrees with the
+# open group on size or params, start a new generation when there is no open group or this part would
+# overflow it, append the part, and close the group when it is complete (the closed marker makes every
+# close exactly-once).
 _JOIN = """
 local open, seen, counter = KEYS[1], KEYS[2], KEYS[3]
 local size, count, token, entry = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local part_key, ttl, now, prefix, lease = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], tonumber(ARGV[9])
+local params, digest = ARGV[10], ARGV[11]
 if part_key ~= '' then
   local known = redis.call('HGET', seen, part_key)
   if known then return {'seen', known} end
@@ -142,6 +151,10 @@ local gen = redis.call('HGET', open, 'gen')
 local received = tonumber(redis.call('HGET', open, 'received') or '0')
 local gsize = tonumber(redis.call('HGET', open, 'size') or size)
 local started = redis.call('HGET', open, 'started')
+if gen then
+  local gparams = redis.call('HGET', open, 'params') or ''
+  if gsize ~= size or gparams ~= params then return {'conflict', tostring(gsize), gparams} end
+end
 if gen and received + count > gsize then
   redis.call('DEL', open)
   gen = nil
@@ -150,7 +163,7 @@ local fresh = 0
 if not gen then
   gen = tostring(redis.call('INCR', counter))
   received, gsize, started, fresh = 0, size, now, 1
-  redis.call('HSET', open, 'gen', gen, 'received', 0, 'size', size, 'started', now)
+  redis.call('HSET', open, 'gen', gen, 'received', 0, 'size', size, 'started', now, 'params', params)
 end
 local offset = received
 received = received + count
@@ -159,7 +172,7 @@ redis.call('EXPIRE', open, ttl)
 local parts = prefix .. ':p:' .. gen
 redis.call('RPUSH', parts, entry)
 redis.call('EXPIRE', parts, ttl)
-local claim = gen .. ' ' .. offset .. ' ' .. token
+local claim = gen .. ' ' .. offset .. ' ' .. token .. ' ' .. digest
 if part_key ~= '' then
   redis.call('HSET', seen, part_key, claim)
   redis.call('EXPIRE', seen, ttl)
@@ -314,16 +327,21 @@ class RedisStore(Generic[P, R]):
                 held.timer.cancel()
         await self.redis.aclose()
 
-    async def seen(self, group_id: str, part_key: str) -> _RedisClaim[R] | None:
+    async def seen(self, group_id: str, part_key: str, digest: str = "") -> _RedisClaim[R] | None:
         try:
             known = await self.redis.hget(self._key("k", group_id), part_key)
         except (RedisError, OSError) as exc:
             raise self._unavailable(exc) from exc
-        return None if known is None else self._claim(group_id, str(known))
+        return None if known is None else self._claim(group_id, str(known), part_key, digest)
 
-    async def join(self, group_id: str, size: int, count: int, payload: P, part_key: str | None) -> _RedisClaim[R]:
+    async def join(self, group_id: str, size: int, count: int, payload: P, part_key: str | None,
+                   params: Mapping[str, Any] | None = None, digest: str = "") -> _RedisClaim[R]:
         if count < 1 or count > size:
             raise ValueError(f"a part of {count} responses cannot belong to a group of {size}")
+        if " " in digest:
+            raise ValueError("a part digest may not contain spaces")
+        wanted = dict(params or {})
+        params_json = json.dumps(wanted, sort_keys=True, separators=(",", ":"))
         token = uuid.uuid4().hex
         entry = json.dumps({"t": token, "n": count, "p": self._codec.dump_part(payload)}, separators=(",", ":"))
         # Registered before the write: the close (and its message) may come before the reply does.
@@ -333,17 +351,19 @@ class RedisStore(Generic[P, R]):
             reply = await self._join(
                 keys=[self._key("g", group_id), self._key("k", group_id), f"{self._prefix}:n"],
                 args=[size, count, token, entry, part_key or "", self._ttl, int(time.time() * 1000), self._prefix,
-                      self._lease])
+                      self._lease, params_json, digest])
         except (RedisError, OSError) as exc:
             self._futures.pop(token, None)
             raise self._unavailable(exc) from exc
-        if reply[0] == "seen":
+        if reply[0] in ("seen", "conflict"):
             self._futures.pop(token, None)
-            return self._claim(group_id, reply[1])
+        if reply[0] == "seen":
+            return self._claim(group_id, reply[1], part_key or "", digest)
+        if reply[0] == "conflict":
+            check_group(group_id, size, wanted, int(reply[1]), json.loads(reply[2]) if reply[2] else {})
+            # Equal values written differently (a float's repr) still make another group record.
+            raise ConflictError("params", f"group {group_id!r} is open with other parameters")
         claim = self._claim(group_id, reply[1])
-        if int(reply[3]) != size:
-            log.warning("group %s: part says group_size %d, first part said %s; keeping %s",
-                        group_id, size, reply[3], reply[3])
         held = self._held.setdefault(claim.gen, _Held(group_id))
         held.tokens.add(token)
         if reply[0] == "close":
@@ -397,8 +417,11 @@ class RedisStore(Generic[P, R]):
     def _key(self, kind: str, name: str) -> str:
         return f"{self._prefix}:{kind}:{name}"
 
-    def _claim(self, group_id: str, claim: str) -> _RedisClaim[R]:
-        gen, offset, token = claim.split(" ")
+    def _claim(self, group_id: str, claim: str, part_key: str = "", digest: str | None = None) -> _RedisClaim[R]:
+        """A claim from its stored form; given a ``digest``, a retry's content is checked against it."""
+        gen, offset, token, known_digest = claim.split(" ")
+        if digest is not None:
+            check_retry(group_id, part_key, digest, known_digest)
         future = self._futures.get(token)
         if future is None:  # a retried part whose first attempt was answered (or made elsewhere)
             future = asyncio.get_running_loop().create_future()

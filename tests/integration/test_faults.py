@@ -117,8 +117,8 @@ def test_a_client_that_hangs_up_does_not_break_its_group(make_server: Callable[.
     served = make_server(Settings(verifier_workers=1, group_deadline_s=30), reward_model=LengthRM())
     part = {"id": "hangup", "reference": "1", "group_size": 2}
     with pytest.raises(httpx.ReadTimeout):
-        httpx.post(f"{served.base_url}/score", timeout=1.0,
-                   json={"groups": [{**part, "responses": ["\\boxed{1}"]}]})
+        httpx.post(f"{served.base_url}/score", timeout=1.0,  # a group's parts share their params (else 409)
+                   json={"groups": [{**part, "responses": ["\\boxed{1}"]}], "params": {"weighting": False}})
     reply = httpx.post(f"{served.base_url}/score", timeout=60,
                        json={"groups": [{**part, "responses": ["\\boxed{2}"]}], "params": {"weighting": False}})
     assert reply.status_code == 200

@@ -12,6 +12,7 @@ import pytest
 
 from hero_service.settings import Settings
 
+from . import group_rules
 from .conftest import LengthRM, Served
 
 PROMPTS = [f"<|im_start|>user\nProblem {i}: what is {i} + {i}?<|im_end|>\n<|im_start|>assistant\n"
@@ -112,3 +113,26 @@ def test_a_part_sent_twice_with_its_part_id_counts_once(server: Served) -> None:
     assert first["partial"] is False
     assert first["group_size"] == other["group_size"] == 2
     assert first["verifier"] + other["verifier"] in ([1, 0], [0, 1])
+
+
+@pytest.mark.parametrize("scenario", [group_rules.sessions_stay_apart, group_rules.conflicting_params_are_refused,
+                                      group_rules.conflicting_group_size_is_refused,
+                                      group_rules.a_reused_part_id_needs_the_same_content],
+                         ids=lambda f: f.__name__)
+def test_group_rules_in_memory(server: Served, scenario: Callable[[list[str]], Any]) -> None:
+    asyncio.run(scenario([server.base_url]))
+
+
+def test_the_same_part_id_twice_in_one_request_is_a_422(server: Served) -> None:
+    part = {"id": "dup", "reference": "1", "group_size": 3, "part_id": "p"}
+    reply = httpx.post(f"{server.base_url}/score", timeout=10, json={"groups": [
+        {**part, "responses": ["\\boxed{1}", "\\boxed{2}"]}, {**part, "responses": ["\\boxed{1}"]}]})
+    assert reply.status_code == 422
+    assert "groups[1].part_id 'p' repeats groups[0].part_id" in reply.text
+
+
+def test_deepseeks_end_marker_never_reaches_the_rm(server: Served) -> None:
+    prompt = "<\uff5cUser\uff5c>What is 1?<\uff5cAssistant\uff5c>"
+    reply = httpx.post(f"{server.base_url}/get_reward?mode=rm", timeout=30, json={
+        "query": [prompt + "\\boxed{1}<\uff5cend\u2581of\u2581sentence\uff5c>"], "prompts": [prompt], "labels": ["1"]})
+    assert reply.json()["rewards"] == [len("\\boxed{1}") / 10]  # LengthRM: the marker would add 21 characters

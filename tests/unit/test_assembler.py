@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from hero_service.assembler import GroupAssembler
+from hero_service.assembler import ConflictError, GroupAssembler
 
 
 class Recorder:
@@ -128,3 +128,29 @@ async def test_a_retried_part_is_answered_not_counted_twice() -> None:
     # After the group closed, a late retry still gets the group's answer.
     assert await assembler.add("g", 2, 1, ["a"], part_key="p1").result() == (["a", "b"], False)
     assert len(recorder.calls) == 1
+
+
+async def test_a_part_that_disagrees_with_its_group_is_refused_naming_the_field() -> None:
+    assembler, _ = make()
+    first = assembler.add("g", 3, 1, ["a"], params={"mode": "hero", "alpha": 0.05})
+    with pytest.raises(ConflictError) as size:
+        assembler.add("g", 2, 1, ["b"], params={"mode": "hero", "alpha": 0.05})
+    with pytest.raises(ConflictError) as mode:
+        assembler.add("g", 3, 1, ["b"], params={"mode": "rm", "alpha": 0.05})
+    assert (size.value.field, mode.value.field) == ("group_size", "params.mode")
+    assert "'hero'" in mode.value.message and "'rm'" in mode.value.message
+    # The refused parts left no trace: two matching parts complete the group.
+    assembler.add("g", 3, 2, ["b", "c"], params={"mode": "hero", "alpha": 0.05})
+    assert await first.result() == (["a", "b", "c"], False)
+
+
+async def test_a_part_key_resent_with_other_content_is_refused() -> None:
+    assembler, _ = make()
+    first = assembler.add("g", 2, 1, ["a"], part_key="p1", digest="d1")
+    assert assembler.add("g", 2, 1, ["a"], part_key="p1", digest="d1") is first
+    with pytest.raises(ConflictError) as reused:
+        assembler.add("g", 2, 1, ["x"], part_key="p1", digest="d2")
+    assert reused.value.field == "part_id"
+    with pytest.raises(ConflictError):
+        assembler.seen("g", "p1", "d2")
+    assert assembler.waiting == 1 and not first.future.done()

@@ -75,3 +75,29 @@ def test_a_failed_answer_has_the_same_log_keys_as_a_graded_one() -> None:
     assert failed.rewards == [0.0, 0.0]
     assert failed.extra_logs["server_error"] == [1.0, 1.0]
     assert to_response([], []).extra_logs.keys() == failed.extra_logs.keys()
+
+
+# What each policy family's tokenizer writes at the end of a response when OpenRLHF decodes it with
+# skip_special_tokens=False (eos / end of turn, then padding). Written from the families' tokenizer
+# configs; the DeepSeek marker uses FULLWIDTH VERTICAL LINE (U+FF5C) and U+2581, not ASCII bars.
+FAMILY_ENDS = {
+    "qwen2.5/qwen3 instruct": ["<|im_end|>", "<|endoftext|>"],
+    "llama 3.x": ["<|eot_id|>", "<|eom_id|>", "<|end_of_text|>"],
+    "llama 2 / mistral": ["</s>"],
+    "gemma 2/3": ["<end_of_turn>", "<eos>", "<pad>"],
+    "phi-3": ["<|end|>", "<|endoftext|>"],
+    "gpt-oss": ["<|return|>", "<|call|>"],
+    "deepseek v3/r1 and r1 distills": ["<\uff5cend\u2581of\u2581sentence\uff5c>"],
+    "deepseek-coder instruct": ["<|EOT|>"],
+}
+
+
+def test_every_policy_familys_end_markers_are_stripped() -> None:
+    prompt = "<|im_start|>user\nQ<|im_end|>\n"
+    for family, ends in FAMILY_ENDS.items():
+        for end in ends:
+            request = OpenRLHFRequest(query=[f"{prompt}The answer is \\boxed{{4}}.{end}{end}\n"], prompts=[prompt],
+                                      labels=["4"])
+            entries, _ = to_entries(request, group_size=None, end_tokens=())
+            assert entries[0].responses == ["The answer is \\boxed{4}."], (family, end)
+

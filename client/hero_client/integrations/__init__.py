@@ -1,6 +1,7 @@
 """Trainer adapters. Import the one you need; none imports its trainer until it must:
 
-- ``hero_client.integrations.openrlhf``: ``remote_url(...)`` for ``--reward.remote_url``, and ``reward_func``
+- ``hero_client.integrations.openrlhf``: ``remote_url(...)`` for ``--reward.remote_url``, and ``AgentExecutor``
+  (this file as ``--train.agent_func_path``)
 - ``hero_client.integrations.verl``: async ``compute_score`` and ``HeroRewardManager``
 - ``hero_client.integrations.trl``: ``HeroReward``, an async ``reward_funcs`` entry for ``GRPOTrainer``
 

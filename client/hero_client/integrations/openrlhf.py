@@ -1,6 +1,4 @@
-"""OpenRLHF adapter (``--reward.remote_url``, ``--remote_rm_url`` before v0.10.2).
-
-Two ways in; both reach the server's ``/get_reward`` (OpenRLHF's own contract):
+"""OpenRLHF adapter (OpenRLHF >= 0.9.1; checked against 0.11.2). Both ways in reach ``/get_reward``:
 
 1. OpenRLHF's built-in HTTP client, pointed at the URL that ``remote_url`` builds. It sends no headers,
    so the group size, the parameters and the API key travel in the query string::
@@ -8,12 +6,24 @@ Two ways in; both reach the server's ``/get_reward`` (OpenRLHF's own contract):
        --reward.remote_url "$(python -c 'from hero_client.integrations.openrlhf import remote_url;
                               print(remote_url("http://hero:8000", group_size=8))')"
 
-2. This file as OpenRLHF's ``reward_func`` (OpenRLHF loads a ``.py`` path and calls ``reward_func`` in a
-   thread per sample). It adds what the built-in client lacks: the API key in a header, retries with
-   backoff that honour ``Retry-After``, several servers, a configurable timeout. Configure it with
-   ``HERO_URL``, ``HERO_GROUP_SIZE`` (= ``--rollout.n_samples_per_prompt``), ``HERO_API_KEY``, ...::
+2. This file as OpenRLHF's agent (``--train.agent_func_path``): ``AgentExecutor`` is OpenRLHF's own
+   ``SingleTurnAgentExecutor`` with the reward fetched here. OpenRLHF starts a prompt's samples together
+   (``generate_responses`` gathers n ``execute`` calls), so the samples started in one event-loop turn
+   for one prompt and label are its group: when the last of them has its response, one request scores
+   the whole group. No thread waits and no group size is configured, so evaluation with another
+   ``--eval.n_samples_per_prompt`` and a prompt repeated in a batch are grouped right too. It adds the
+   API key in a header, retries with backoff that honour ``Retry-After``, several servers and a timeout
+   (``HERO_URL``, ``HERO_API_KEY``, ``HERO_MODE``, ``HERO_SESSION``, ``HERO_PARAMS``, ``HERO_TIMEOUT``,
+   ``HERO_RETRIES``)::
 
-       --reward.remote_url $(python -c 'import hero_client.integrations.openrlhf as m; print(m.__file__)')
+       --train.agent_func_path $(python -c 'import hero_client.integrations.openrlhf as m; print(m.__file__)')
+
+This file is no longer a ``reward_func`` (``--reward.remote_url x.py``): OpenRLHF runs that function in
+its event loop's default thread pool, one call per sample, and uses what it returns as the reward. A
+group's reward needs all its samples, so each call had to block its thread until the group was
+complete; once the pool's threads (at most 32) all held incomplete groups, the samples that would have
+completed them queued behind, and every group waited for the server's deadline. Loading it that way
+fails at once with this explanation.
 
 Either way, use ``--algo.advantage.estimator dr_grpo`` (mean-only centring): ``group_norm`` divides by
 the group std, which cancels HERO's weight and bands. Imports here are absolute because OpenRLHF loads
@@ -22,8 +32,10 @@ this module from its file path.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import functools
-import json
+import importlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -31,14 +43,22 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from hero_client._client import ParamsLike
-from hero_client._exceptions import HeroError
 from hero_client.integrations._common import AdapterSettings, to_jsonable
+from hero_client.integrations._launch import LaunchGroups, Slot, failed_answer
 from hero_client.schemas import Mode, ScoreParams
 
-__all__ = ["OpenRLHFReward", "remote_url", "reward_func"]
+# AgentExecutor is resolved lazily by __getattr__ (it needs OpenRLHF), so it is not in __all__.
+__all__ = ["LaunchGroups", "remote_url"]
 
 log = logging.getLogger(__name__)
+
+if __name__ == "reward_func":  # the name OpenRLHF gives a --reward.remote_url .py file
+    raise ImportError(
+        "hero_client.integrations.openrlhf is not a reward_func file: OpenRLHF calls reward_func in a "
+        "bounded thread pool, one sample per call, and a group's reward would block a thread per sample "
+        "until the group is complete, which starves the pool. Pass this file as "
+        "--train.agent_func_path instead (no threads), or use remote_url(...) for --reward.remote_url."
+    )
 
 ROUTE = "/get_reward"
 
@@ -83,73 +103,62 @@ def _query(params: ScoreParams) -> dict[str, str | int | float]:
     return out
 
 
-class OpenRLHFReward:
-    """OpenRLHF's ``reward_func(queries, prompts, labels)`` as an object, posting to ``/get_reward``.
-
-    Returns per-sample lists aligned with ``queries``: ``rewards``, ``scores`` and numeric ``extra_logs``.
-    When the server cannot be reached after the retries it returns zeros flagged ``server_error`` instead
-    of raising, because OpenRLHF turns a failed reward into a crash of the whole run.
-    """
-
-    def __init__(
-        self,
-        url: str | Sequence[str] | None = None,
-        *,
-        group_size: int | None = None,
-        params: ParamsLike | None = None,
-        api_key: str | None = None,
-        timeout: float | None = None,
-        retries: int | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        overrides: dict[str, Any] = {"url": url, "group_size": group_size, "api_key": api_key,
-                                     "timeout": timeout, "retries": retries}
-        if params is not None:
-            overrides["params"] = ScoreParams.model_validate(params).model_dump(exclude_none=True)
-        self.settings = AdapterSettings.resolve(overrides)
-        self._client = self.settings.client(transport)
-        self._query: dict[str, str | int | float] = _query(self.settings.params)
-        if self.settings.group_size is not None:
-            self._query["group_size"] = self.settings.group_size
-        # extra_logs keys of the last good answer, so a failed one logs the same keys (OpenRLHF merges
-        # per-sample logs by key).
-        self._log_keys: tuple[str, ...] = ("ungradable",)
-
-    def __call__(
-        self, queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any], **kwargs: Any
-    ) -> dict[str, Any]:
-        labels = [to_jsonable(label) for label in labels]
-        try:
-            answer = self._client.get_reward(queries, prompts, labels, **self._query)
-        except HeroError as exc:
-            log.warning("hero-reward: %d samples not scored (reward 0, server_error=1): %s", len(queries), exc)
-            zeros = [0.0] * len(queries)
-            logs = dict.fromkeys(self._log_keys, zeros) | {"ungradable": [1.0] * len(queries),
-                                                            "server_error": [1.0] * len(queries)}
-            return {"rewards": zeros, "scores": zeros, "extra_logs": logs}
-        self._log_keys = tuple(k for k in answer.extra_logs if k != "server_error")
-        logs = dict(answer.extra_logs)
-        logs.setdefault("server_error", [0.0] * len(queries))
-        return {"rewards": answer.rewards, "scores": answer.scores, "extra_logs": logs}
-
-    def close(self) -> None:
-        self._client.close()
+# The launch slot of the sample whose ``execute`` is running in this task.
+_current_slot: contextvars.ContextVar[Slot | None] = contextvars.ContextVar("hero_launch_slot", default=None)
 
 
 @functools.cache
-def _reward_for(settings_json: str) -> OpenRLHFReward:
-    # OpenRLHF's contract is a bare function called per sample from threads, so the connection pool
-    # lives here, one per distinct configuration (HeroClient is thread-safe).
-    settings = json.loads(settings_json)
-    return OpenRLHFReward(settings.pop("urls"), **settings)
+def _executor_class() -> type:
+    # Built on first access so that importing this module (for remote_url) never imports OpenRLHF.
+    base: Any = importlib.import_module("openrlhf.utils.agent").SingleTurnAgentExecutor
+
+    class AgentExecutor(base):  # type: ignore[misc]
+        """OpenRLHF's single-turn executor, with each prompt's samples scored as one group."""
+
+        def __init__(self, settings: AdapterSettings | None = None,
+                     transport: httpx.AsyncBaseTransport | None = None) -> None:
+            super().__init__(remote_rm_url=None)
+            self.reward_endpoints = ["hero-reward"]  # execute() fetches a reward for every sample
+            self.settings = settings or AdapterSettings.resolve()
+            self._query: dict[str, str | int | float] = _query(self.settings.params)
+            self._transport = transport
+            self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
+            self.groups = LaunchGroups(self._post)
+
+        async def execute(self, prompt: Any, label: Any, *args: Any, **kwargs: Any) -> Any:
+            slot = self.groups.enter(prompt, label)
+            token = _current_slot.set(slot)
+            try:
+                return await super().execute(prompt, label, *args, **kwargs)
+            finally:
+                _current_slot.reset(token)
+                self.groups.leave(slot)
+
+        async def _fetch_rewards_via_http(self, queries: list[str], prompts: list[str],
+                                          labels: list[Any]) -> list[dict[str, Any]]:
+            slot = _current_slot.get()
+            if slot is not None and len(queries) == 1:
+                return [await self.groups.submit(slot, queries[0])]
+            # Not from execute(): these samples are their own group.
+            try:
+                return [await self._post(list(queries), list(prompts), list(labels))]
+            except Exception as exc:  # noqa: BLE001 - a raised error would cost OpenRLHF the run
+                log.warning("hero-reward: %d samples not scored (reward 0, server_error=1): %s", len(queries), exc)
+                return [failed_answer(len(queries))]
+
+        async def _post(self, queries: list[str], prompts: list[str], labels: list[Any]) -> dict[str, Any]:
+            # httpx's async connections belong to the loop that opened them.
+            loop = asyncio.get_running_loop()
+            client = self._clients.get(loop)
+            if client is None:
+                client = self._clients[loop] = self.settings.async_client(self._transport)
+            answer = await client.get_reward(queries, prompts, [to_jsonable(x) for x in labels], **self._query)
+            return answer.model_dump()
+
+    return AgentExecutor
 
 
-def reward_func(
-    queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any], **kwargs: Any
-) -> dict[str, Any]:
-    """OpenRLHF's ``reward_func``: configured by ``HERO_*`` environment variables."""
-    s = AdapterSettings.resolve()
-    key = json.dumps({"urls": list(s.urls), "group_size": s.group_size, "api_key": s.api_key,
-                      "timeout": s.timeout, "retries": s.retries,
-                      "params": s.params.model_dump(exclude_none=True)}, sort_keys=True)
-    return _reward_for(key)(queries, prompts, labels, **kwargs)
+def __getattr__(name: str) -> Any:
+    if name == "AgentExecutor":
+        return _executor_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,6 +21,9 @@ Two ways in; both POST to ``/score`` and return the same keys for every sample, 
 
 Validation rollouts (``val_kwargs.n`` per prompt) use the same group size: set ``val_kwargs.n`` to
 ``rollout.n``, or their groups are scored partial at the server's deadline (``acc`` is exact either way).
+veRL pads batches with copies of their first samples (same uid); ``HeroRewardManager`` claims each
+sample's place in its group so that a copy is never counted as another sample, ``compute_score``
+cannot tell a copy from a sample.
 
 Settings: keyword overrides (``reward_kwargs``: url, api_key, group_size, mode, session, params,
 timeout, retries), then ``HERO_*`` environment variables (see ``AdapterSettings``). Set
@@ -31,6 +34,7 @@ Imports of this module are absolute because veRL may load it from a file path.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import importlib
 import logging
@@ -40,7 +44,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hero_client._client import AsyncHeroClient
-from hero_client._exceptions import HeroError
+from hero_client._exceptions import HeroError, HeroStatusError
 from hero_client._types import ScoredResponse
 from hero_client.integrations._common import (
     AdapterSettings,
@@ -91,12 +95,30 @@ async def score_sample(
     reference: Any,
     response: str,
     gid: str,
+    part_id: str | None = None,
 ) -> dict[str, float]:
     """One sample's result dict; a failed request (after the client's retries) is logged, not raised,
-    because an exception would fail the whole veRL step."""
+    because an exception would fail the whole veRL step.
+
+    ``part_id`` names the sample's place in its group: a copy sent again under it (veRL's padding) is
+    answered from the first instead of joining the group as another sample."""
+    size = settings.group_size or 1
+    group: dict[str, Any] = {"id": gid, "prompt": prompt, "reference": reference, "responses": [response],
+                             "group_size": size}
+    if part_id is not None and size > 1:
+        group["part_id"] = part_id
     try:
-        scored = await client.score_one(prompt, reference, response, group_id=gid,
-                                        group_size=settings.group_size or 1, params=settings.params)
+        scored = ScoredResponse.from_group((await client.score([group], settings.params)).groups[0], 0)
+    except HeroStatusError as exc:
+        if exc.status_code != 409 or "part_id" not in group:
+            log.warning("hero-reward: sample of group %s not scored (reward 0, error=1): %s", gid, exc)
+            return result_dict(None)
+        # Another sample already holds this place: a pad copy that was generated anew (validation pads
+        # before generating) reached the server first. Grade this one alone (a group of one) so that
+        # its verifier outcome, veRL's validation ``acc``, stays right.
+        log.warning("hero-reward: place %s of group %s taken by a pad copy; scoring alone", part_id, gid)
+        return await score_sample(client, dataclasses.replace(settings, group_size=1), prompt=prompt,
+                                  reference=reference, response=response, gid=f"{gid}-{part_id}")
     except HeroError as exc:
         log.warning("hero-reward: sample of group %s not scored (reward 0, error=1): %s", gid, exc)
         return result_dict(None)
@@ -246,8 +268,22 @@ def _manager_class() -> type:
                 source = to_jsonable(extras.get("data_source"))
                 gid = group_id("verl", source, info.get("index"), _text_prompt(info), reference)
             result = await score_sample(self.client, self.settings, prompt=prompt, reference=reference,
-                                        response=response, gid=gid)
+                                        response=response, gid=gid, part_id=self._place(extras))
             return {"reward_score": result["score"], "reward_extra_info": result}
+
+        def _place(self, extras: Mapping[str, Any]) -> str | None:
+            """The sample's place in its group, the same for veRL's pad copies of it.
+
+            veRL pads a batch to a multiple of its workers with copies of the first samples, uid
+            included (``pad_dataproto_to_divisor``). The agent loop numbers the samples of a step
+            (``priority``), a prompt's ``n`` samples consecutively: ``priority % n`` is a sample's place,
+            and a pad appended after the batch lands on the place of the sample it copies (the batch
+            holds whole groups). A copy made after generation (the reward workers' padding) carries its
+            original's priority and response, so the server answers it as a retry of that place."""
+            priority = to_jsonable(extras.get("priority"))
+            # Without the numbering (veRL < 0.9) a copy cannot be told from a sample that happens to
+            # give the same response, so no place is claimed.
+            return f"place-{priority % (self.settings.group_size or 1)}" if isinstance(priority, int) else None
 
     return HeroRewardManager
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from hero_service.assembler import ConflictError
 from hero_service.hero import SigmaTracker
 from hero_service.store import Codec, MemorySigma, RedisSigma, RedisStore
 
@@ -147,3 +148,23 @@ async def test_sigma_ref_in_redis_follows_the_sigma_tracker_rule(redis_server: R
     other = RedisSigma(store, prefix="t", ttl_s=60, momentum=0.9, fallback=MemorySigma(SigmaTracker(0.9)))
     assert (await other.fold("s", [0.5]))[0] == pytest.approx(tracker.current("s"), rel=1e-12)
     await store.close()
+
+
+async def test_conflicts_and_part_digests_hold_across_replicas(pair: tuple[Any, Any, Closer, Closer]) -> None:
+    a, b, ca, cb = pair
+    first = await a.join("c", 3, 1, [1.0], "p1", {"mode": "hero"}, "d1")
+    with pytest.raises(ConflictError) as size:
+        await b.join("c", 2, 1, [2.0], "p2", {"mode": "hero"}, "d2")
+    with pytest.raises(ConflictError) as mode:
+        await b.join("c", 3, 1, [2.0], "p2", {"mode": "rm"}, "d2")
+    with pytest.raises(ConflictError) as reused:
+        await b.join("c", 3, 1, [9.0], "p1", {"mode": "hero"}, "other")
+    with pytest.raises(ConflictError):
+        await b.seen("c", "p1", "other")
+    assert [e.value.field for e in (size, mode, reused)] == ["group_size", "params.mode", "part_id"]
+    again = await b.join("c", 3, 1, [1.0], "p1", {"mode": "hero"}, "d1")
+    assert again.offset == first.offset == 0
+    rest = await b.join("c", 3, 2, [2.0, 3.0], "p2", {"mode": "hero"}, "d2")
+    outs = await asyncio.gather(first.result(), again.result(), rest.result())
+    assert list(outs) == [({"values": [1.0, 2.0, 3.0], "partial": False}, False)] * 3
+    assert len(ca.calls) + len(cb.calls) == 1

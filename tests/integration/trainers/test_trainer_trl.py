@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -108,3 +109,22 @@ def test_the_adapter_finds_the_trainers_std_scaling_without_being_told(embedded_
 
     with pytest.warns(AdvantageNormalizationWarning, match='scale_rewards="none"'):
         trainer.train()
+
+
+def test_evaluation_with_another_generation_count_is_not_left_waiting(embedded_server: Any, tmp_path: Path) -> None:
+    args = trl.GRPOConfig(
+        output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4, num_generations_eval=2,
+        per_device_eval_batch_size=4, max_completion_length=8, use_cpu=True, report_to="none", bf16=False,
+        scale_rewards="none", seed=0, save_strategy="no",
+    )
+    trainer = grpo(HeroReward(embedded_server.base_url, args=args), args)
+    eval_set = datasets.Dataset.from_dict({"prompt": [f"What is {i} + 1?" for i in range(4)],
+                                           "answer": [str(i + 1) for i in range(4)]})
+
+    started = time.monotonic()
+    metrics = trainer.evaluate(eval_dataset=eval_set)
+    seconds = time.monotonic() - started
+
+    assert seconds < 15  # the server's deadline is 60 s: one eval group of 4 waiting for 2 more shows here
+    assert metrics["eval_hero/partial"] == 0.0
+    assert metrics["eval_hero/ungraded"] == 0.0

@@ -1,19 +1,19 @@
-"""OpenRLHF adapter: the --reward.remote_url builder, and reward_func against the fake server."""
+"""OpenRLHF adapter: the --reward.remote_url builder, and the launch grouping behind its agent file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pydantic
 import pytest
 
-from hero_client import HeroClient, Retries
-from hero_client.integrations import AdapterSettings
+from hero_client import HeroError
 from hero_client.integrations import openrlhf as adapter
+from hero_client.integrations._launch import LaunchGroups
 
-from .client_fakes import FakeHero, reward_of, status
+from .client_fakes import reward_of
 
 
 def test_remote_url_puts_route_group_size_params_and_key_in_the_url() -> None:
@@ -44,49 +44,75 @@ def test_remote_url_rejects_typos_and_bad_bases() -> None:
         adapter.remote_url("http://hero:8000", group_size=0)
 
 
-@pytest.fixture
-def env_reward(monkeypatch: pytest.MonkeyPatch, fake: FakeHero) -> Iterator[None]:
-    """reward_func as OpenRLHF calls it, configured by the environment, talking to the fake server."""
+class Recorder:
+    """A post function that answers like /get_reward (reward = len(query) / 10) and records each call."""
 
-    def client(self: AdapterSettings, transport: httpx.BaseTransport | None = None) -> HeroClient:
-        return HeroClient(self.urls, api_key=self.api_key, transport=fake.transport(),
-                          retries=Retries(2, backoff=0.0))
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[tuple[list[str], list[str], list[Any]]] = []
+        self.fail = fail
 
-    monkeypatch.setattr(AdapterSettings, "client", client)
-    monkeypatch.setenv("HERO_URL", "http://hero.test")
-    monkeypatch.setenv("HERO_GROUP_SIZE", "8")
-    monkeypatch.setenv("HERO_API_KEY", "k1")
-    adapter._reward_for.cache_clear()
-    yield
-    adapter._reward_for.cache_clear()
-
-
-@pytest.mark.usefixtures("env_reward")
-def test_reward_func_posts_to_get_reward_with_header_auth(fake: FakeHero) -> None:
-    out = adapter.reward_func(["<q>p r"], ["<q>p"], [{"answer": 3}])
-
-    assert out["rewards"] == [reward_of("<q>p r")]
-    assert out["extra_logs"] == {"verifier": [1.0], "server_error": [0.0]}
-    request = fake.requests[0]
-    assert (request.url.path, dict(request.url.params)) == ("/get_reward", {"group_size": "8"})
-    assert request.headers["authorization"] == "Bearer k1"
+    async def __call__(self, queries: list[str], prompts: list[str], labels: list[Any]) -> dict[str, Any]:
+        self.calls.append((queries, prompts, labels))
+        await asyncio.sleep(0)
+        if self.fail:
+            raise HeroError("down")
+        return {"rewards": [reward_of(q) for q in queries], "scores": [1.0] * len(queries),
+                "extra_logs": {"verifier": [1.0] * len(queries)}}
 
 
-@pytest.mark.usefixtures("env_reward")
-def test_reward_func_reuses_one_client_per_configuration() -> None:
-    adapter.reward_func(["a"], ["a"], [""])
-    adapter.reward_func(["b"], ["b"], [""])
+async def _sample(groups: LaunchGroups, prompt: str, label: Any, query: str | None, delay: float) -> Any:
+    """One OpenRLHF sample: enter at start, generate for ``delay``, then submit (or leave on failure)."""
+    slot = groups.enter(prompt, label)
+    try:
+        await asyncio.sleep(delay)
+        return None if query is None else await groups.submit(slot, query)
+    finally:
+        groups.leave(slot)
 
-    assert adapter._reward_for.cache_info().currsize == 1
+
+async def test_samples_started_together_are_scored_as_one_group_when_the_last_is_in() -> None:
+    post = Recorder()
+    groups = LaunchGroups(post)
+    first = [_sample(groups, "P", {"a": 1}, f"P{k}", 0.03 * (3 - k)) for k in range(3)]
+    other = [_sample(groups, "Q", 2, f"Q{k}", 0.01) for k in range(2)]
+    results = await asyncio.gather(*first, *other)
+    # One request per prompt, sent when its slowest sample (P0) is in; queries in start order.
+    assert sorted(post.calls) == [(["P0", "P1", "P2"], ["P"] * 3, [{"a": 1}] * 3), (["Q0", "Q1"], ["Q"] * 2, [2] * 2)]
+    assert [r["rewards"] for r in results] == [[reward_of(q)] for q in ("P0", "P1", "P2", "Q0", "Q1")]
+    assert all(r["extra_logs"] == {"verifier": [1.0], "server_error": [0.0]} for r in results)
 
 
-@pytest.mark.usefixtures("env_reward")
-def test_reward_func_answers_zeros_with_the_same_keys_when_the_server_fails(fake: FakeHero) -> None:
-    good = adapter.reward_func(["a"], ["a"], [""])
-    fake.fail(status(503, retry_after="0"), status(503, retry_after="0"))
-    failed = adapter.reward_func(["a", "b"], ["a", "b"], ["", ""])
+async def test_a_prompt_started_again_later_is_another_group() -> None:
+    post = Recorder()
+    groups = LaunchGroups(post)
+    early = [asyncio.ensure_future(_sample(groups, "P", "1", f"a{k}", 0.05)) for k in range(2)]
+    await asyncio.sleep(0.01)  # a later turn: OpenRLHF's second generate_responses for the same prompt
+    late = [_sample(groups, "P", "1", f"b{k}", 0.0) for k in range(2)]
+    await asyncio.gather(*early, *late)
+    assert sorted(call[0] for call in post.calls) == [["a0", "a1"], ["b0", "b1"]]
 
-    assert failed["rewards"] == failed["scores"] == [0.0, 0.0]
-    # OpenRLHF merges per-sample logs by key: a failure must not change the key set.
-    assert set(failed["extra_logs"]) == set(good["extra_logs"]) | {"ungradable"}
-    assert failed["extra_logs"]["server_error"] == [1.0, 1.0]
+
+async def test_a_sample_that_fails_to_generate_does_not_hold_its_group() -> None:
+    post = Recorder()
+    groups = LaunchGroups(post)
+    results = await asyncio.gather(*(_sample(groups, "P", "1", None if k == 1 else f"P{k}", 0.01) for k in range(3)))
+    assert results[1] is None
+    assert post.calls == [(["P0", "P2"], ["P", "P"], ["1", "1"])]
+
+
+async def test_a_failed_request_answers_zeros_flagged_with_the_servers_log_keys() -> None:
+    groups = LaunchGroups(Recorder(fail=True))
+    results = await asyncio.gather(*(_sample(groups, "P", "1", f"P{k}", 0.0) for k in range(2)))
+    for result in results:
+        assert result["rewards"] == result["scores"] == [0.0]
+        assert result["extra_logs"]["server_error"] == result["extra_logs"]["ungradable"] == [1.0]
+        assert set(result["extra_logs"]) == {"verifier", "rm_score", "weight", "partial", "ungradable", "truncated",
+                                             "prefix_mismatch", "server_error"}
+
+
+async def test_a_launch_whose_samples_all_failed_sends_nothing() -> None:
+    post = Recorder()
+    groups = LaunchGroups(post)
+    assert await asyncio.gather(*(_sample(groups, "P", "1", None, 0.0) for _ in range(2))) == [None, None]
+    await asyncio.sleep(0.01)
+    assert post.calls == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hmac
+import json
 import logging
 import platform
 import time
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from hero_client.schemas import (
     ErrorResponse,
@@ -126,6 +127,12 @@ class OpenRLHFQuery(ScoreParams):
         None, description="Samples per prompt; unset: the samples of a prompt in one request form its group."
     )
     key: str | None = Field(None, description="API key, for clients that cannot send headers.")
+
+    @field_validator("verifier", mode="before")
+    @classmethod
+    def _verifier_from_url(cls, value: Any) -> Any:
+        """A URL carries the verifier policy as JSON: ``?verifier={"percent":"number"}``."""
+        return json.loads(value) if isinstance(value, str) else value
 
 
 @router.post("/score", dependencies=[Authorized], responses=_ERRORS)

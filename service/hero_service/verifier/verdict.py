@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-VerifierStatus = Literal["ok", "no_answer", "unparsable", "timeout", "error"]
+VerifierStatus = Literal["ok", "no_answer", "unparsable", "timeout", "error", "skipped"]
 """``ok``: an answer was found and compared (``correct`` says how); ``no_answer``: no final answer
 in the response; ``unparsable``: an answer was found but could not be read as math or compared;
-``timeout``: the item ran past its deadline; ``error``: the worker crashed or raised."""
+``timeout``: the item ran past its deadline; ``error``: the worker crashed or raised; ``skipped``: not
+verified, because the request's mode does not use the verifier."""
 
 ExtractMode = Literal["boxed", "boxed_or_last", "any"]
 """``boxed``: only the last ``\\boxed{}``/``\\fbox{}``; ``boxed_or_last`` (default): that, else a GSM8K

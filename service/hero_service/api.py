@@ -152,6 +152,9 @@ async def get_reward(
 ) -> OpenRLHFResponse:
     """OpenRLHF's remote reward model contract (``--reward.remote_url``)."""
     params = ScoreParams(**query.model_dump(exclude={"group_size", "key"}))
+    if params.compute is None and (params.mode or state.settings.mode) == "rm":
+        # OpenRLHF's dynamic filtering reads ``scores``, the verifier outcome: keep it in mode rm too.
+        params = params.model_copy(update={"compute": "all"})
     end_tokens = state.reward_model.info.extra.get("special_tokens", ())
     entries, samples = openrlhf.to_entries(body, group_size=query.group_size, end_tokens=end_tokens)
     if not entries:

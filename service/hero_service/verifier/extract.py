@@ -69,13 +69,22 @@ _THINK_TAG = re.compile(r"<(/?)think>", re.IGNORECASE)
 _ANSWER_OPEN = re.compile(r"<answer>", re.IGNORECASE)
 _ANSWER_CLOSE = re.compile(r"</answer>", re.IGNORECASE)
 _CHAT_TOKEN = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>")
+# The model's turn ends here; what follows (a hallucinated next turn) is not its answer.
+_END_OF_TURN = re.compile(r"<\|(?:im_end|eot_id|endoftext|end_of_text|eot)\|>|</s>")
+_DISPLAY_BELOW = re.compile(
+    r"[ \t:]*\n\s*(?:\\\[([^\n]{1,600}?)\\\]|\\\[[ \t]*\n([^\n]{1,600})\n[ \t]*\\\]|\$\$([^$]{1,600})\$\$"
+    r"|([^\n]{1,200})[ \t]*(?:\n|$))"
+)
+# ``The result is $3$``: a closing span counts only after a word that states a value.
+_STATES = re.compile(r"(?:\b(?:is|are|equals?|get|gets|obtain|obtains|gives?|yields?)|=)\s*$", re.IGNORECASE)
 # A response, tag content or bracket longer than this is not "just an answer".
 _BARE_CHARS = 200
 # GSM8K: ``#### 42`` on the response's last non-empty line.
 _HASHES = re.compile(r"####[ \t]*([^\n#]{1,200}?)[ \t.]*$")
 # Words that mean the model has not committed to one value.
-_HEDGE = re.compile(r"\b(?:either|maybe|perhaps|possibly|probably|might|could|not sure|unsure|guess)\b",
-                    re.IGNORECASE)
+# (Not in a relative clause: "the most points that could be in the domain is 19" commits to 19.)
+_HEDGE = re.compile(r"(?<!\bthat\s)(?<!\bwhich\s)\b(?:either|maybe|perhaps|possibly|probably|might|could|not sure|"
+                    r"unsure|guess)\b", re.IGNORECASE)
 _OR = re.compile(r"\bor\b|\\text\{\s*or\s*\}", re.IGNORECASE)
 _RELATION = re.compile(r"[=<>≤≥≠]|\\(?:le|ge|leq|geq|neq|ne|lt|gt|in)\b")
 # Letter runs a bare answer may hold: LaTeX commands are checked apart; these are plain-text math.
@@ -85,7 +94,8 @@ _MATH_WORDS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", 
 _LETTER_RUN = re.compile(r"(\\?)([A-Za-z]{2,})")
 _TRAILING_WORD = re.compile(r"\s+([A-Za-z]{2,15})\s*$")
 # The last ``[...]`` closing the text (no nesting), not a ``\\[`` display opener.
-_FINAL_BRACKET = re.compile(r"(?<!\\)\[([^\[\]\n]{1,200})\]\W{0,3}$")
+# (``a[5]`` is an index, ``\\[`` a display opener, neither an answer.)
+_FINAL_BRACKET = re.compile(r"(?<![\w\\)\]])\[([^\[\]\n]{1,200})\][ \t.!]{0,3}$")
 
 
 def extract_answer(response: str, mode: ExtractMode = "boxed_or_last") -> str | None:
@@ -113,7 +123,7 @@ def _find(text: str, mode: ExtractMode) -> str | None:
         return _read_phrase(phrase, mode)
     if boxed is not None:
         return _read_box(boxed[0], mode)
-    unboxed = _final_bracket(tail) or _closing_span(tail) or _bare(text)
+    unboxed = _final_bracket(tail) or _bare(text) or _closing_span(tail)
     if unboxed is not None:
         return unboxed
     return _last_math(tail) if mode == "any" else None
@@ -144,7 +154,12 @@ def _visible(response: str) -> str:
         pos = opened.start() if opened is not None else len(response)
         break
     parts.append(response[pos:])
-    return _CHAT_TOKEN.sub("\n", "".join(parts))
+    text = "".join(parts)
+    for end in _END_OF_TURN.finditer(text):
+        if text[: end.start()].strip():
+            text = text[: end.start()]
+            break
+    return _CHAT_TOKEN.sub("\n", text)
 
 
 def _answer_block(text: str) -> str | None:
@@ -202,6 +217,8 @@ def _closing_span(tail: str) -> str | None:
     spans = list(_MATH_SPAN.finditer(text))
     if len(spans) != 1 or spans[0].end() != len(text) or any(ch.isdigit() for ch in text[: spans[0].start()]):
         return None
+    if not _STATES.search(text, 0, spans[0].start()):
+        return None
     return _clean(next(g for g in spans[0].groups() if g is not None)) or None
 
 
@@ -227,6 +244,8 @@ def _mathlike(value: str) -> bool:
     trailing unit word (``45 degrees``). Any other word is prose."""
     unit = _TRAILING_WORD.search(value)
     body = value[: unit.start()] if unit is not None and unit.start() > 0 else value
+    if not any(ch.isalnum() for ch in body):
+        return False
     if not any(ch.isdigit() for ch in body) and "\\" not in body and not (len(body) <= 3 and body.strip("()")):
         return False
     for run in _LETTER_RUN.finditer(body):
@@ -390,7 +409,16 @@ def _answer_phrase(tail: str) -> str | None:
     anchors = list(_ANCHOR.finditer(tail))
     if not anchors:
         return None
-    line = tail[anchors[-1].end() :].split("\n", 1)[0][:_LINE_CHARS]
+    rest = tail[anchors[-1].end() :]
+    line = rest.split("\n", 1)[0][:_LINE_CHARS]
+    if not line.strip(" \t:"):
+        # "the answer is:" with the value displayed below it (``\\[ 6 \\]``, ``$$6$$`` or a bare line).
+        below = _DISPLAY_BELOW.match(rest[: 2 * _LINE_CHARS])
+        if below is None:
+            return None
+        if below.group(4) is not None:
+            return _bare(below.group(4))
+        return next(g for g in below.groups() if g is not None).strip() or None
     return re.split(r"\.\s|\.$", line, maxsplit=1)[0].strip() or None
 
 

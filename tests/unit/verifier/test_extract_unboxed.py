@@ -38,7 +38,13 @@ LONG_REASONING = (
         # Phrases.
         ("Therefore the answer is -3", "-3"),
         ("Step 1: Calculate\nStep 2: Simplify\nFinal answer: 42", "42"),
+        ("There are 6 such numbers. Therefore, the answer is:\n\\[\n6\n\\]", "6"),
+        ("Thus, the answer is:\n\\[ 7\\pi \\]\n", "7\\pi"),
+        ("The final answer is\n\n$$\\frac{1}{2}$$", "\\frac{1}{2}"),
+        ("Final Answer:\n-3", "-3"),
         ("<|im_start|>Answer: \\boxed{42}<|im_end|>", "42"),
+        ("So \\boxed{5}.<|im_end|>\n<|im_start|>user\nAnd \\boxed{6}?", "5"),
+        ("<|im_end|>\\boxed{7}", "7"),
         # A bracketed value closing the response.
         ("The angle is [90].", "90"),
         ("The angle is [ 90 ].", "90"),
@@ -61,6 +67,8 @@ LONG_REASONING = (
         ("θ = 30°", "θ = 30°"),
         ("(B)", "(B)"),
         ("x<1 or x>3", "x<1 or x>3"),
+        ("$x \\in [-2,7]$", "x \\in [-2,7]"),
+        ("Final Answer: the most points that could be in the domain of $f$ is 19.", "19"),
     ],
 )
 def test_unboxed_answers(response: str, expected: str) -> None:
@@ -91,14 +99,19 @@ def test_unboxed_answers(response: str, expected: str) -> None:
         "Final answer: 3 or 4",
         "Answer: (B) or (D)",
         "The answer could be 7.",
+        "The answer is 5, but it could be 6.",
         "3 or 4",
         "<answer>3 or 4</answer>",
         "<answer>I am not sure, possibly 4</answer>",
         "<answer>Let me think about this problem more carefully first</answer>",
         "The answer is",
+        "Therefore, the answer is:\n\\[",
+        "Therefore, the answer is:\nmaybe 3",
         # Headings and citations that look like markers.
         "We found 12.\n#### Verification",
         "as shown in the reference [Smith].",
+        "so we read the entry a[5]",
+        "We need to find $x$.",
         "答案是 5",
         "",
     ],

@@ -132,7 +132,14 @@ class OpenRLHFQuery(ScoreParams):
     @classmethod
     def _verifier_from_url(cls, value: Any) -> Any:
         """A URL carries the verifier policy as JSON: ``?verifier={"percent":"number"}``."""
-        return json.loads(value) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        if len(value) > 2048:
+            raise ValueError("verifier policy JSON longer than 2048 characters")
+        try:
+            return json.loads(value)
+        except RecursionError:  # deep nesting is bad input (422), not a server error
+            raise ValueError("verifier policy JSON nested too deeply") from None
 
 
 @router.post("/score", dependencies=[Authorized], responses=_ERRORS)

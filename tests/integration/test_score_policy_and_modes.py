@@ -105,7 +105,8 @@ def test_get_reward_takes_the_policy_as_json_in_the_url(length_server: Served) -
         return value
 
     assert [reward('{"percent": "fraction"}'), reward('{"percent": "number"}')] == [1.0, 0.0]
-    for policy, named in (('{"percent": "sometimes"}', "percent"), ("{not json", "verifier")):
+    for policy, named in (('{"percent": "sometimes"}', "percent"), ("{not json", "verifier"),
+                          ("[" * 2000, "verifier"), ('{"units": true}' + " " * 3000, "verifier")):
         bad = httpx.post(f"{length_server.base_url}/get_reward", params={
             "key": "k1", "verifier": policy}, json=body, timeout=60)
         assert bad.status_code == 422

@@ -107,6 +107,12 @@ def test_unboxed_answers(response: str, expected: str) -> None:
         "The answer is",
         "Therefore, the answer is:\n\\[",
         "Therefore, the answer is:\nmaybe 3",
+        # Each form's near miss: the value is not where the response ends, or prose surrounds it.
+        "The angle is [90] and we must double check it",
+        "#### 42\nLet me recompute that.",
+        "x = 3 and then we substitute it into the second equation",
+        "The result is $3$ but we should double check",
+        "-15 is what I got first, then I recomputed",
         # Headings and citations that look like markers.
         "We found 12.\n#### Verification",
         "as shown in the reference [Smith].",

@@ -39,8 +39,9 @@ _MAX_CONNECTOR_CHARS = 120
 
 _UPTO = f"{{1,{_LINE_CHARS}}}"
 # Longest phrases first: in "Final Answer: The final answer is 7." the last anchor wins.
-_ANCHOR = re.compile(r"(?:the final answer is|final answer is|the answer is|final answer\s*:|answer\s*:)\s*",
-                     re.IGNORECASE)
+# (Chinese K-12 solutions close on "故答案为：5" / "答案是 5".)
+_ANCHOR = re.compile(r"(?:the final answer is|final answer is|the answer is|final answer\s*:|answer\s*:"
+                     r"|(?:最终)?答案\s*(?:是|为|為|:|：)\s*[:：]?)\s*", re.IGNORECASE)
 _BOLD_LINE = re.compile(rf"^\s*\*\*([^*\n]{_UPTO})\*\*\s*\.?\s*$")
 _MATH_SPAN = re.compile(
     rf"\$\$([^$]{_UPTO})\$\$|\$([^$]{_UPTO})\$|\\\(([^\n]{_UPTO}?)\\\)|\\\[([^\n]{_UPTO}?)\\\]"
@@ -84,7 +85,7 @@ _HASHES = re.compile(r"####[ \t]*([^\n#]{1,200}?)[ \t.]*$")
 # Words that mean the model has not committed to one value.
 # (Not in a relative clause: "the most points that could be in the domain is 19" commits to 19.)
 _HEDGE = re.compile(r"(?<!\bthat\s)(?<!\bwhich\s)\b(?:either|maybe|perhaps|possibly|probably|might|could|not sure|"
-                    r"unsure|guess)\b", re.IGNORECASE)
+                    r"unsure|guess)\b|可能|大概|也许|或许|或者", re.IGNORECASE)
 _OR = re.compile(r"\bor\b|\\text\{\s*or\s*\}", re.IGNORECASE)
 _RELATION = re.compile(r"[=<>≤≥≠]|\\(?:le|ge|leq|geq|neq|ne|lt|gt|in)\b")
 # Letter runs a bare answer may hold: LaTeX commands are checked apart; these are plain-text math.
@@ -419,7 +420,7 @@ def _answer_phrase(tail: str) -> str | None:
         if below.group(4) is not None:
             return _bare(below.group(4))
         return next(g for g in below.groups() if g is not None).strip() or None
-    return re.split(r"\.\s|\.$", line, maxsplit=1)[0].strip() or None
+    return re.split(r"\.\s|\.$|。", line, maxsplit=1)[0].strip() or None
 
 
 def _read_phrase(phrase: str, mode: ExtractMode) -> str | None:

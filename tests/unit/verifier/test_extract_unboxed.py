@@ -45,6 +45,8 @@ LONG_REASONING = (
         ("<|im_start|>Answer: \\boxed{42}<|im_end|>", "42"),
         ("So \\boxed{5}.<|im_end|>\n<|im_start|>user\nAnd \\boxed{6}?", "5"),
         ("<|im_end|>\\boxed{7}", "7"),
+        ("所以 x=2，故答案为：$\\frac{1}{2}$。", "\\frac{1}{2}"),
+        ("最终答案是 5。", "5"),
         # A bracketed value closing the response.
         ("The angle is [90].", "90"),
         ("The angle is [ 90 ].", "90"),
@@ -118,7 +120,9 @@ def test_unboxed_answers(response: str, expected: str) -> None:
         "as shown in the reference [Smith].",
         "so we read the entry a[5]",
         "We need to find $x$.",
-        "答案是 5",
+        "答案不确定，可能是 5",
+        "答案是：可能 5",
+        "故答案为 3 或者 4",
         "",
     ],
 )

@@ -8,7 +8,8 @@ complete ``<answer>...</answer>`` block, only the last such block is read, by th
 - ``boxed``: the last ``\\boxed{}``/``\\fbox{}`` (with the boxes just before it joined as a list).
 - ``boxed_or_last`` (default), the first of:
   a GSM8K ``#### 42`` final line written after the last box; the box, unless a "the answer is" /
-  ``Answer:`` / ``Final Answer:`` phrase follows it; that phrase; a bold last line; a bracketed value
+  ``Answer:`` / ``Final Answer:`` / ``答案是`` phrase follows it; that phrase (or the value displayed on
+  the lines below "the answer is:"); a bold last line; a bracketed value
   closing the response (``The angle is [90].``); a one-sentence response closing on its only math
   span (``The result is $3$``); a response that is itself a bare answer (``-15``, ``x = 3``,
   ``$10^3$``). Content of an ``<answer>`` block that is short and not prose is taken whole.

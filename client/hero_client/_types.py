@@ -9,7 +9,8 @@ from hero_client.schemas import GroupOut, RMStatus, VerifierStatus
 __all__ = ["ScoredResponse"]
 
 # A verifier that gave up (deadline, crash) or an RM that failed has said nothing about the response;
-# "no_answer" and "unparsable" are verdicts (the response is wrong), so they still count as graded.
+# "no_answer" and "unparsable" are verdicts (the response is wrong), so they still count as graded;
+# "skipped" is a signal the request's mode does not use.
 _UNGRADED_VERIFIER: frozenset[str] = frozenset({"timeout", "error"})
 
 
@@ -35,7 +36,7 @@ class ScoredResponse:
     @property
     def graded(self) -> bool:
         """False when the verifier or the RM failed on this response, so its reward is a stand-in."""
-        return self.verifier_status not in _UNGRADED_VERIFIER and self.rm_status == "ok"
+        return self.verifier_status not in _UNGRADED_VERIFIER and self.rm_status in ("ok", "skipped")
 
     @classmethod
     def from_group(cls, group: GroupOut, index: int) -> ScoredResponse:

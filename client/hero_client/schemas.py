@@ -11,8 +11,9 @@ Mode = Literal["hero", "verifier", "rm", "blend"]
 Dense = Literal["both", "negative", "positive", "none"]
 Preset = Literal["paper-appendix", "paper-main-text"]
 ExtractMode = Literal["boxed", "boxed_or_last", "any"]
-VerifierStatus = Literal["ok", "no_answer", "unparsable", "timeout", "error"]
-RMStatus = Literal["ok", "error"]
+VerifierStatus = Literal["ok", "no_answer", "unparsable", "timeout", "error", "skipped"]
+RMStatus = Literal["ok", "error", "skipped"]
+Compute = Literal["needed", "all"]
 
 
 def _has_lone_surrogate(value: str) -> bool:
@@ -122,6 +123,23 @@ class GroupIn(_Model):
         return self.group_size if self.group_size is not None else len(self.responses)
 
 
+class VerifierParams(_Model):
+    """A verifier policy for one request (the ``HERO_VERIFIER_*`` policy settings); every field left
+    out keeps the server's value."""
+
+    assignment: bool | None = None
+    percent: Literal["either", "fraction", "number"] | None = None
+    bare_list: Literal["set", "ordered"] | None = None
+    rounded_reference: bool | None = None
+    approximate_digits: Annotated[int, Field(ge=0, le=30)] | None = Field(
+        None, description="Significant digits a decimal answer needs to stand for an irrational gold; 0: never."
+    )
+    interval_inequality: bool | None = None
+    vector_tuple: bool | None = None
+    units: bool | None = None
+    max_answer_chars: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
 class ScoreParams(_Model):
     """Per-request reward parameters; every field left out takes the server's default."""
 
@@ -144,6 +162,13 @@ class ScoreParams(_Model):
         None, description="Which running sigma_ref to use and update."
     )
     extract: ExtractMode | None = None
+    verifier: VerifierParams | None = Field(
+        None, description="Verifier policy overrides for this request (verdicts are cached per policy)."
+    )
+    compute: Compute | None = Field(
+        None, description="needed (default): only the signals the mode uses (mode verifier skips the RM, "
+        "mode rm the verifier; skipped items have status 'skipped'); all: both, for diagnostics."
+    )
 
 
 class ResolvedParams(_Reply):
@@ -164,6 +189,8 @@ class ResolvedParams(_Reply):
     sigma_ref: float | None
     session: str
     extract: ExtractMode
+    compute: Compute = "needed"
+    verifier: dict[str, Any] | None = Field(None, description="The verifier policy used.")
 
 
 class ScoreRequest(_Model):

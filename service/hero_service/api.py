@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hmac
+import json
 import logging
 import math
 import platform
@@ -16,7 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from hero_client.schemas import (
     ErrorResponse,
@@ -134,6 +135,19 @@ class OpenRLHFQuery(ScoreParams):
     )
     key: str | None = Field(None, description="API key, for clients that cannot send headers.")
 
+    @field_validator("verifier", mode="before")
+    @classmethod
+    def _verifier_from_url(cls, value: Any) -> Any:
+        """A URL carries the verifier policy as JSON: ``?verifier={"percent":"number"}``."""
+        if not isinstance(value, str):
+            return value
+        if len(value) > 2048:
+            raise ValueError("verifier policy JSON longer than 2048 characters")
+        try:
+            return json.loads(value)
+        except RecursionError:  # deep nesting is bad input (422), not a server error
+            raise ValueError("verifier policy JSON nested too deeply") from None
+
 
 @router.post("/score", dependencies=[Authorized], responses=_ERRORS)
 async def score(body: ScoreRequest, state: Serving) -> ScoreResponse:
@@ -152,6 +166,9 @@ async def get_reward(
 ) -> OpenRLHFResponse:
     """OpenRLHF's remote reward model contract (``--reward.remote_url``)."""
     params = ScoreParams(**query.model_dump(exclude={"group_size", "key"}))
+    if params.compute is None and (params.mode or state.settings.mode) == "rm":
+        # OpenRLHF's dynamic filtering reads ``scores``, the verifier outcome: keep it in mode rm too.
+        params = params.model_copy(update={"compute": "all"})
     end_tokens = state.reward_model.info.extra.get("special_tokens", ())
     entries, samples = openrlhf.to_entries(body, group_size=query.group_size, end_tokens=end_tokens)
     if not entries:

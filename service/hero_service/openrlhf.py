@@ -98,6 +98,9 @@ LOG_KEYS = ("verifier", "rm_score", "weight", "partial", "ungradable", "truncate
 """Every ``extra_logs`` key, always all of them: OpenRLHF merges the samples' logs key by key."""
 
 
+_GRADED = frozenset({"ok", "skipped"})
+
+
 def to_response(groups: Sequence[GroupOut], samples: Sequence[Sample]) -> OpenRLHFResponse:
     """Per-sample lists aligned with ``query``, numeric only (OpenRLHF tensors every value)."""
     rewards: list[float] = []
@@ -106,7 +109,8 @@ def to_response(groups: Sequence[GroupOut], samples: Sequence[Sample]) -> OpenRL
     for sample in samples:
         group, k = groups[sample.entry], sample.position
         rm_score = group.rm_scores[k]
-        ungradable = group.verifier_status[k] != "ok" or group.rm_status[k] != "ok"
+        # A signal the mode skipped is not a failure.
+        ungradable = group.verifier_status[k] not in _GRADED or group.rm_status[k] not in _GRADED
         rewards.append(group.rewards[k])
         # ``scores`` feed OpenRLHF's dynamic filtering, which expects 0..1: the verifier outcome.
         scores.append(float(group.verifier[k]))

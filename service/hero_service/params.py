@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from hero_client.schemas import ResolvedParams, ScoreParams
+import dataclasses
+
+from hero_client.schemas import ResolvedParams, ScoreParams, VerifierParams
 from hero_service.hero import PRESETS, HeroParams
 from hero_service.settings import Settings
+from hero_service.verifier import VerifierPolicy
 
 DEFAULT_SESSION = "default"
 
@@ -52,5 +55,17 @@ def resolve_params(request: ScoreParams, settings: Settings) -> tuple[HeroParams
         sigma_ref=request.sigma_ref,
         session=request.session or DEFAULT_SESSION,
         extract=request.extract or "boxed_or_last",
+        compute=request.compute or "needed",
+        verifier=dataclasses.asdict(resolve_policy(settings.verifier_policy, request.verifier)),
     )
     return math_params, wire
+
+
+def resolve_policy(server: VerifierPolicy, request: VerifierParams | None) -> VerifierPolicy:
+    """The server's verifier policy with the request's overrides (already range-checked by the schema)."""
+    if request is None:
+        return server
+    overrides = request.model_dump(exclude_none=True)
+    if "approximate_digits" in overrides:  # 0 means "never", as HERO_VERIFIER_APPROXIMATE_DIGITS=0 does
+        overrides["approximate_digits"] = overrides["approximate_digits"] or None
+    return dataclasses.replace(server, **overrides)

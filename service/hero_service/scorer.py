@@ -21,7 +21,7 @@ from hero_client.schemas import GroupIn, GroupOut, ResolvedParams, ScoreRequest,
 from hero_service.assembler import ConflictError, GroupAssembler
 from hero_service.hero import GroupReward, HeroParams, SigmaTracker, combine, group_sigma
 from hero_service.metrics import Metrics
-from hero_service.params import resolve_params
+from hero_service.params import resolve_params, resolve_policy
 from hero_service.reward_model.base import QueueFullError, RewardModel, RMItem, RMScore
 from hero_service.settings import Settings
 from hero_service.store import (
@@ -35,7 +35,7 @@ from hero_service.store import (
     SigmaBook,
 )
 from hero_service.verifier import VerifierPool, VerifyRequest
-from hero_service.verifier.verdict import Verdict
+from hero_service.verifier.verdict import Verdict, VerifierPolicy
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,9 @@ class Scorer:
         fresh = [i for i in range(len(groups)) if i not in retried]
         # Start every entry's heavy work at once: the verifier pool and the RM batcher both gain from
         # seeing the whole request.
-        raws = dict(zip(fresh, await asyncio.gather(*(self._raw(groups[i], wire) for i in fresh)), strict=True))
+        policy = resolve_policy(self._verifier.policy, request.params.verifier)
+        raws = dict(zip(fresh, await asyncio.gather(*(self._raw(groups[i], wire, policy) for i in fresh)),
+                        strict=True))
 
         outputs: list[GroupOut | None] = [None] * len(groups)
         complete = [i for i in fresh if groups[i].size == len(groups[i].responses)]
@@ -182,12 +184,16 @@ class Scorer:
             sigma_ref = self._sigma.current(wire.session)
         return ScoreResponse(groups=answered, sigma_ref=sigma_ref, params=wire)
 
-    async def _raw(self, group: GroupIn, wire: ResolvedParams) -> RawResults:
+    async def _raw(self, group: GroupIn, wire: ResolvedParams, policy: VerifierPolicy) -> RawResults:
         reference = group.reference
         prompt = group.prompt if isinstance(group.prompt, str) else [m.model_dump() for m in group.prompt]
+        n = len(group.responses)
+        # Only the signals the mode combines, unless the request asks for both (compute="all").
         verdicts, scores = await asyncio.gather(
-            self._verify([VerifyRequest(reference, r, wire.extract) for r in group.responses]),
-            self._score([RMItem(prompt, r, reference) for r in group.responses]),
+            self._verify([VerifyRequest(reference, r, wire.extract) for r in group.responses], policy)
+            if wire.mode != "rm" or wire.compute == "all" else _done([Verdict(False, "skipped")] * n),
+            self._score([RMItem(prompt, r, reference) for r in group.responses])
+            if wire.mode != "verifier" or wire.compute == "all" else _done([RMScore(None, status="skipped")] * n),
         )
         return RawResults(tuple(verdicts), tuple(scores))
 
@@ -203,10 +209,10 @@ class Scorer:
             self._metrics.rm_errors.inc(len(items))
             return [RMScore(None, status="error") for _ in items]
 
-    async def _verify(self, items: list[VerifyRequest]) -> list[Verdict]:
+    async def _verify(self, items: list[VerifyRequest], policy: VerifierPolicy) -> list[Verdict]:
         started = time.perf_counter()
         try:
-            verdicts = await self._verifier.verify(items)
+            verdicts = await self._verifier.verify(items, policy)
         except Exception:  # the pool answers per item; this guards against a bug in it
             log.exception("verifier failed on %d items", len(items))
             verdicts = [Verdict(False, "error") for _ in items]
@@ -224,7 +230,8 @@ class Scorer:
         if not raws:
             return None, []
         scores = [[s.score for s in raw.rm] for raw in raws]
-        sigma_ref = await self._fold(wire, [group_sigma(s) for s in scores])
+        sigma_ref = await self._fold(wire, [group_sigma(s) for s, raw in zip(scores, raws, strict=True)
+                                            if not _rm_skipped(raw)])
         rewards = [combine([v.value for v in raw.verdicts], s, params, sigma_ref)
                    for raw, s in zip(raws, scores, strict=True)]
         self._observe(rewards, raws)
@@ -235,14 +242,14 @@ class Scorer:
         """Close a group in memory: this process's sigma tracker, synchronously (the assembler's rule)."""
         raw, params, wire = _merge(parts)
         scores = [s.score for s in raw.rm]
-        sigma_ref = self._fold_local(wire, [group_sigma(scores)])
+        sigma_ref = self._fold_local(wire, [] if _rm_skipped(raw) else [group_sigma(scores)])
         return self._finish_group(raw, params, sigma_ref)
 
     async def _close_shared(self, group_id: str, parts: list[_Part], partial: bool) -> Combined:
         """Close a group this replica won in the shared store: sigma_ref from the shared book."""
         raw, params, wire = _merge(parts)
         scores = [s.score for s in raw.rm]
-        sigma_ref = await self._fold(wire, [group_sigma(scores)])
+        sigma_ref = await self._fold(wire, [] if _rm_skipped(raw) else [group_sigma(scores)])
         return self._finish_group(raw, params, sigma_ref)
 
     def _finish_group(self, raw: RawResults, params: HeroParams, sigma_ref: float) -> Combined:
@@ -313,6 +320,15 @@ def _entry(index: int) -> Iterator[None]:
     except ConflictError as exc:
         exc.entry = index
         raise
+
+
+async def _done(value: list[Any]) -> list[Any]:
+    return value
+
+
+def _rm_skipped(raw: RawResults) -> bool:
+    """No RM ran for this group: it has no spread to fold into the session's sigma_ref."""
+    return all(s.status == "skipped" for s in raw.rm)
 
 
 def _merge(parts: Sequence[_Part]) -> tuple[RawResults, HeroParams, ResolvedParams]:

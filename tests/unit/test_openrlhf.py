@@ -101,3 +101,15 @@ def test_every_policy_familys_end_markers_are_stripped() -> None:
             entries, _ = to_entries(request, group_size=None, end_tokens=())
             assert entries[0].responses == ["The answer is \\boxed{4}."], (family, end)
 
+
+def test_a_signal_the_mode_skipped_is_not_ungradable() -> None:
+    from hero_client import ScoredResponse
+    from hero_service.openrlhf import Sample
+
+    group = GroupOut(id="g", rewards=[1.0, 0.0], verifier=[1, 0], verifier_status=["ok", "timeout"],
+                     answers=["4", None], rm_scores=[None, None], rm_status=["skipped", "skipped"],
+                     truncated=[False, False], normalized=[1.0, 0.0], weight=1.0, sigma=0.0,
+                     sigma_ref=0.0, partial=False, group_size=2)
+    out = to_response([group], [Sample(0, 0, True), Sample(0, 1, True)])
+    assert out.extra_logs["ungradable"] == [0.0, 1.0]
+    assert [ScoredResponse.from_group(group, i).graded for i in range(2)] == [True, False]

@@ -48,3 +48,19 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert settings.port == 9123
     assert settings.api_key_list == ["a", "b"]
+
+
+def test_request_verifier_policy_overrides_only_what_it_names() -> None:
+    from hero_client.schemas import VerifierParams
+    from hero_service.params import resolve_policy
+
+    server = Settings(verifier_percent="number", verifier_units=False).verifier_policy
+    assert resolve_policy(server, None) is server
+    policy = resolve_policy(server, VerifierParams(assignment=False, approximate_digits=0))
+    assert (policy.assignment, policy.approximate_digits) == (False, None)
+    assert (policy.percent, policy.units) == ("number", False)
+    _, wire = resolve_params(ScoreParams(verifier=VerifierParams(bare_list="ordered")), Settings())
+    assert wire.verifier is not None and wire.verifier["bare_list"] == "ordered"
+    assert wire.compute == "needed"
+    with pytest.raises(ValidationError, match="percent"):
+        VerifierParams(percent="sometimes")  # type: ignore[arg-type]

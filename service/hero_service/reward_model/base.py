@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 ChatMessage = dict[str, str]
 Prompt = str | list[ChatMessage]
 
-RMStatus = Literal["ok", "error"]
+RMStatus = Literal["ok", "error", "skipped"]
 
 
 @dataclass(frozen=True, slots=True)

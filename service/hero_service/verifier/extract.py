@@ -1,7 +1,24 @@
 """Find the final answer in a model response. Pure string work: no sympy, cheap enough for the parent.
 
-Every scan here is linear in the response (``rfind`` and one brace walk, or anchored regexes
-on a bounded tail), so hostile responses cannot make extraction slow.
+What each mode accepts (text inside ``<think>...</think>`` is never the answer, in any mode: an
+unclosed ``<think>`` hides everything after it up to an ``<answer>`` tag, a stray ``</think>``
+everything before it; chat tokens such as ``<|im_end|>`` are dropped). When the response holds a
+complete ``<answer>...</answer>`` block, only the last such block is read, by the same rules.
+
+- ``boxed``: the last ``\\boxed{}``/``\\fbox{}`` (with the boxes just before it joined as a list).
+- ``boxed_or_last`` (default), the first of:
+  a GSM8K ``#### 42`` final line written after the last box; the box, unless a "the answer is" /
+  ``Answer:`` / ``Final Answer:`` / ``答案是`` phrase follows it; that phrase (or the value displayed on
+  the lines below "the answer is:"); a bold last line; a bracketed value
+  closing the response (``The angle is [90].``); a one-sentence response closing on its only math
+  span (``The result is $3$``); a response that is itself a bare answer (``-15``, ``x = 3``,
+  ``$10^3$``). Content of an ``<answer>`` block that is short and not prose is taken whole.
+- ``any``: additionally the last math span or number in the tail (recall over precision).
+
+A response that never commits is refused (None, so ``no_answer``): prose with no marker, a number in
+the middle of a sentence, a phrase that hedges (``maybe 3``, ``either 3 or 4``) or offers
+alternatives (``3 or 4``, ``(B) or (D)``). Every scan is linear in the response (``rfind``, one brace
+walk, regexes on a bounded tail or a short string), so hostile responses cannot make extraction slow.
 """
 
 from __future__ import annotations
@@ -23,8 +40,9 @@ _MAX_CONNECTOR_CHARS = 120
 
 _UPTO = f"{{1,{_LINE_CHARS}}}"
 # Longest phrases first: in "Final Answer: The final answer is 7." the last anchor wins.
-_ANCHOR = re.compile(r"(?:the final answer is|final answer is|the answer is|final answer\s*:|answer\s*:)\s*",
-                     re.IGNORECASE)
+# (Chinese K-12 solutions close on "故答案为：5" / "答案是 5".)
+_ANCHOR = re.compile(r"(?:the final answer is|final answer is|the answer is|final answer\s*:|answer\s*:"
+                     r"|(?:最终)?答案\s*(?:是|为|為|:|：)\s*[:：]?)\s*", re.IGNORECASE)
 _BOLD_LINE = re.compile(rf"^\s*\*\*([^*\n]{_UPTO})\*\*\s*\.?\s*$")
 _MATH_SPAN = re.compile(
     rf"\$\$([^$]{_UPTO})\$\$|\$([^$]{_UPTO})\$|\\\(([^\n]{_UPTO}?)\\\)|\\\[([^\n]{_UPTO}?)\\\]"
@@ -35,7 +53,7 @@ _CONNECTOR = re.compile(
 )
 # Two words in a row, or a contraction next to a word ("it's not 10"), mark prose rather than math.
 _WORDY = re.compile(r"[A-Za-z]{3,}\s+[A-Za-z]{3,}|[A-Za-z]+'[a-z]+\s+[A-Za-z]{2,}|[A-Za-z]{2,}\s+[A-Za-z]+'[a-z]+")
-# ``y_1 = \boxed{..}``: a one-letter name (optionally subscripted) labelling the box that follows.
+# ``y_1 = \\boxed{..}``: a one-letter name (optionally subscripted) labelling the box that follows.
 _LABEL = re.compile(r"([A-Za-z](?:_\{?[A-Za-z0-9]{1,3}\}?)?)\s*=\s*$")
 _LABEL_WINDOW = 24
 # Quotes or a closing period around a phrase's math spans (``"$12$ and $13$"``).
@@ -48,22 +66,204 @@ _MAX_GOLD_GAP = 70
 # An unboxed gold longer than this and written in sentences is a worked solution.
 _SOLUTION_CHARS = 200
 
+# --- answers without a box ---
+_THINK_TAG = re.compile(r"<(/?)think>", re.IGNORECASE)
+_ANSWER_OPEN = re.compile(r"<answer>", re.IGNORECASE)
+_ANSWER_CLOSE = re.compile(r"</answer>", re.IGNORECASE)
+_CHAT_TOKEN = re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>")
+# The model's turn ends here; what follows (a hallucinated next turn) is not its answer.
+_END_OF_TURN = re.compile(r"<\|(?:im_end|eot_id|endoftext|end_of_text|eot)\|>|</s>")
+_DISPLAY_BELOW = re.compile(
+    r"[ \t:]*\n\s*(?:\\\[([^\n]{1,600}?)\\\]|\\\[[ \t]*\n([^\n]{1,600})\n[ \t]*\\\]|\$\$([^$]{1,600})\$\$"
+    r"|([^\n]{1,200})[ \t]*(?:\n|$))"
+)
+# ``The result is $3$``: a closing span counts only after a word that states a value.
+_STATES = re.compile(r"(?:\b(?:is|are|equals?|get|gets|obtain|obtains|gives?|yields?)|=)\s*$", re.IGNORECASE)
+# A response, tag content or bracket longer than this is not "just an answer".
+_BARE_CHARS = 200
+# GSM8K: ``#### 42`` on the response's last non-empty line.
+_HASHES = re.compile(r"####[ \t]*([^\n#]{1,200}?)[ \t.]*$")
+# Words that mean the model has not committed to one value.
+# (Not in a relative clause: "the most points that could be in the domain is 19" commits to 19.)
+_HEDGE = re.compile(r"(?<!\bthat\s)(?<!\bwhich\s)\b(?:either|maybe|perhaps|possibly|probably|might|could|not sure|"
+                    r"unsure|guess)\b|可能|大概|也许|或许|或者", re.IGNORECASE)
+_OR = re.compile(r"\bor\b|\\text\{\s*or\s*\}", re.IGNORECASE)
+_RELATION = re.compile(r"[=<>≤≥≠]|\\(?:le|ge|leq|geq|neq|ne|lt|gt|in)\b")
+# Letter runs a bare answer may hold: LaTeX commands are checked apart; these are plain-text math.
+_MATH_WORDS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "lg", "exp", "sqrt", "pi",
+                         "inf", "infty", "lim", "max", "min", "mod", "gcd", "lcm", "arcsin", "arccos",
+                         "arctan", "sinh", "cosh", "tanh", "det", "and", "or"})
+_LETTER_RUN = re.compile(r"(\\?)([A-Za-z]{2,})")
+_TRAILING_WORD = re.compile(r"\s+([A-Za-z]{2,15})\s*$")
+# The last ``[...]`` closing the text (no nesting), not a ``\\[`` display opener.
+# (``a[5]`` is an index, ``\\[`` a display opener, neither an answer.)
+_FINAL_BRACKET = re.compile(r"(?<![\w\\)\]])\[([^\[\]\n]{1,200})\][ \t.!]{0,3}$")
+
 
 def extract_answer(response: str, mode: ExtractMode = "boxed_or_last") -> str | None:
     """The final answer in ``response`` as a bare string, or None when there is none."""
-    boxed = _final_boxes(response)
+    text = _visible(response)
+    tagged = _answer_block(text)
+    if tagged is not None:
+        return _tagged_answer(tagged, mode)
+    return _find(text, mode)
+
+
+def _find(text: str, mode: ExtractMode) -> str | None:
+    boxed = _final_boxes(text)
     if mode == "boxed":
         return _clean(boxed[0]) if boxed is not None else None
+    tail = text[-_TAIL_CHARS:]
+    hashes = _gsm8k(tail)
+    if hashes is not None and (boxed is None or len(text) - len(tail) + hashes[1] >= boxed[1]):
+        return hashes[0]
     # A "final answer" sentence written after the last box is the model's latest word.
-    if boxed is not None and not _ANCHOR.search(response, max(boxed[1], len(response) - _TAIL_CHARS)):
+    if boxed is not None and not _ANCHOR.search(text, max(boxed[1], len(text) - _TAIL_CHARS)):
         return _read_box(boxed[0], mode)
-    tail = response[-_TAIL_CHARS:]
     phrase = _answer_phrase(tail)
     if phrase is not None:
         return _read_phrase(phrase, mode)
     if boxed is not None:
         return _read_box(boxed[0], mode)
+    unboxed = _final_bracket(tail) or _bare(text) or _closing_span(tail)
+    if unboxed is not None:
+        return unboxed
     return _last_math(tail) if mode == "any" else None
+
+
+def _visible(response: str) -> str:
+    """``response`` without its thinking and chat tokens."""
+    if "<" not in response:
+        return response
+    parts: list[str] = []
+    pos = 0
+    for tag in _THINK_TAG.finditer(response):
+        if tag.start() < pos:
+            continue
+        if tag.group(1):  # a close: everything before a stray ``</think>`` was thinking
+            parts = []
+            pos = tag.end()
+            continue
+        parts.append(response[pos : tag.start()])
+        close = _THINK_TAG.search(response, tag.end())
+        while close is not None and not close.group(1):
+            close = _THINK_TAG.search(response, close.end())
+        if close is not None:
+            pos = close.end()
+            continue
+        # Unclosed: the thinking runs to an answer block, or to the end.
+        opened = _ANSWER_OPEN.search(response, tag.end())
+        pos = opened.start() if opened is not None else len(response)
+        break
+    parts.append(response[pos:])
+    text = "".join(parts)
+    for end in _END_OF_TURN.finditer(text):
+        if text[: end.start()].strip():
+            text = text[: end.start()]
+            break
+    return _CHAT_TOKEN.sub("\n", text)
+
+
+def _answer_block(text: str) -> str | None:
+    """Content of the last complete ``<answer>...</answer>``."""
+    opened = None
+    for match in _ANSWER_OPEN.finditer(text):
+        opened = match
+    if opened is None:
+        return None
+    close = _ANSWER_CLOSE.search(text, opened.end())
+    return text[opened.end() : close.start()] if close is not None else None
+
+
+def _tagged_answer(content: str, mode: ExtractMode) -> str | None:
+    """An ``<answer>`` block: short math taken whole, anything longer read like a response."""
+    found = _find(content, mode)
+    if found is not None or mode == "boxed":
+        return found
+    short = _clean(content)
+    if not short or len(short) > _BARE_CHARS or "\n" in short or _WORDY.search(short) or _hedged(short):
+        return None
+    return short
+
+
+def _gsm8k(tail: str) -> tuple[str, int] | None:
+    """``#### 42`` on the last non-empty line (a markdown heading holds words, so it never passes)."""
+    stripped = tail.rstrip()
+    line_start = stripped.rfind("\n") + 1
+    if "####" not in stripped[line_start:]:
+        return None
+    match = _HASHES.search(stripped, line_start)
+    if match is None:
+        return None
+    value = _bare(match.group(1))
+    return (value, match.start()) if value is not None else None
+
+
+def _final_bracket(tail: str) -> str | None:
+    """``The angle is [90].``: a bracketed value closing the response. A bracket holding a comma is
+    kept whole (``[0, 5]`` is an interval, not the list ``0, 5``)."""
+    match = _FINAL_BRACKET.search(tail[-(_BARE_CHARS + 8) :])
+    if match is None:
+        return None
+    value = _bare(match.group(1))
+    if value is None:
+        return None
+    return f"[{value}]" if "," in value else value
+
+
+def _closing_span(tail: str) -> str | None:
+    """``The result is $3$``: a one-sentence response ending on its only math span."""
+    text = tail.strip().rstrip(".").rstrip()
+    if len(text) > _BARE_CHARS or "\n" in text or _hedged(text):
+        return None
+    spans = list(_MATH_SPAN.finditer(text))
+    if len(spans) != 1 or spans[0].end() != len(text) or any(ch.isdigit() for ch in text[: spans[0].start()]):
+        return None
+    if not _STATES.search(text, 0, spans[0].start()):
+        return None
+    return _clean(next(g for g in spans[0].groups() if g is not None)) or None
+
+
+def _bare(text: str) -> str | None:
+    """``text`` when it is nothing but an answer (``-15``, ``x = 3``, ``$10^3$``, ``45 degrees``)."""
+    value = text.strip()
+    if len(value) > _BARE_CHARS or "\n" in value:
+        return None
+    value = _clean(value)
+    if not value:
+        return None
+    whole = _MATH_SPAN.fullmatch(value)
+    if whole is not None:
+        value = _clean(next(g for g in whole.groups() if g is not None))
+        return value if value and not _hedged(value) else None
+    if "$" in value or _hedged(value) or not _mathlike(value):
+        return None
+    return value
+
+
+def _mathlike(value: str) -> bool:
+    """Digits, operators, one-letter names, LaTeX commands and math function names; at most one
+    trailing unit word (``45 degrees``). Any other word is prose."""
+    unit = _TRAILING_WORD.search(value)
+    body = value[: unit.start()] if unit is not None and unit.start() > 0 else value
+    if not any(ch.isalnum() for ch in body):
+        return False
+    if not any(ch.isdigit() for ch in body) and "\\" not in body and not (len(body) <= 3 and body.strip("()")):
+        return False
+    for run in _LETTER_RUN.finditer(body):
+        if not run.group(1) and run.group(2).lower() not in _MATH_WORDS:
+            return False
+    # Letters of other scripts (CJK, Cyrillic prose) are words; Greek letters are math.
+    return not any(ch.isalpha() and not ch.isascii() and not "\u0370" <= ch <= "\u03ff" for ch in body)
+
+
+def _hedged(text: str) -> bool:
+    """Hedging words, or alternatives joined by "or" that are not conditions (``x<1 or x>3`` is one
+    answer; ``3 or 4`` is two)."""
+    if _HEDGE.search(text):
+        return True
+    parts = _OR.split(text)
+    return len(parts) > 1 and not all(_RELATION.search(part) for part in parts)
 
 
 def _read_box(content: str, mode: ExtractMode) -> str | None:
@@ -211,13 +411,24 @@ def _answer_phrase(tail: str) -> str | None:
     anchors = list(_ANCHOR.finditer(tail))
     if not anchors:
         return None
-    line = tail[anchors[-1].end() :].split("\n", 1)[0][:_LINE_CHARS]
-    return re.split(r"\.\s|\.$", line, maxsplit=1)[0].strip() or None
+    rest = tail[anchors[-1].end() :]
+    line = rest.split("\n", 1)[0][:_LINE_CHARS]
+    if not line.strip(" \t:"):
+        # "the answer is:" with the value displayed below it (``\\[ 6 \\]``, ``$$6$$`` or a bare line).
+        below = _DISPLAY_BELOW.match(rest[: 2 * _LINE_CHARS])
+        if below is None:
+            return None
+        if below.group(4) is not None:
+            return _bare(below.group(4))
+        return next(g for g in below.groups() if g is not None).strip() or None
+    return re.split(r"\.\s|\.$|。", line, maxsplit=1)[0].strip() or None
 
 
 def _read_phrase(phrase: str, mode: ExtractMode) -> str | None:
     """A phrase that is one math span gives its content; a sentence gives its last math or number
     in ``any`` mode and itself otherwise ("12 apples", "east")."""
+    if _hedged(phrase):
+        return None
     whole = _MATH_SPAN.fullmatch(phrase.strip())
     if whole:
         return _clean(next(g for g in whole.groups() if g is not None)) or None

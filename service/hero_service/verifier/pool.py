@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 Outcome = tuple[bool, VerifierStatus]
+# A verdict depends on the policy it was reached under: the cache and in-flight table are keyed by both.
+PolicyKey = tuple[VerifierPolicy, str, str]
 
 _GRACE_S = 0.75
 """Parent-side slack over the in-worker deadline (IPC, scheduling) before a worker is killed."""
@@ -61,8 +63,8 @@ class VerifierPool:
         self._policy = policy
         self._batch_size = batch_size
         self._cache_size = cache_size
-        self._cache: OrderedDict[Key, Outcome] = OrderedDict()
-        self._inflight: dict[Key, asyncio.Future[Outcome]] = {}
+        self._cache: OrderedDict[PolicyKey, Outcome] = OrderedDict()
+        self._inflight: dict[PolicyKey, asyncio.Future[Outcome]] = {}
         self._tasks: set[asyncio.Future[None]] = set()
         self._pool: ProcessPool | None = None
 
@@ -110,8 +112,10 @@ class VerifierPool:
         pool.stop()  # type: ignore[no-untyped-call]
         await asyncio.to_thread(pool.join, 10.0)
 
-    async def verify(self, items: Sequence[VerifyRequest]) -> list[Verdict]:
-        """One Verdict per item, in order. Per-item problems become statuses, never exceptions."""
+    async def verify(self, items: Sequence[VerifyRequest], policy: VerifierPolicy | None = None) -> list[Verdict]:
+        """One Verdict per item, in order, under ``policy`` (default: the pool's). Per-item problems
+        become statuses, never exceptions."""
+        policy = self._policy if policy is None else policy
         answers = await self._extract(items)
         keys = [None if a is None else (item.reference, a) for item, a in zip(items, answers, strict=True)]
         known: dict[Key, Outcome] = {}
@@ -119,20 +123,21 @@ class VerifierPool:
         for key in keys:
             if key is None or key in known or key in waiting:
                 continue
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                known[key] = self._cache[key]
-            elif key in self._inflight:  # another request is already verifying this pair
-                waiting[key] = self._inflight[key]
+            cached = (policy, *key)
+            if cached in self._cache:
+                self._cache.move_to_end(cached)
+                known[key] = self._cache[cached]
+            elif cached in self._inflight:  # another request is already verifying this pair
+                waiting[key] = self._inflight[cached]
         fresh = sorted({k for k in keys if k is not None and k not in known and k not in waiting})
         if fresh:
             loop = asyncio.get_running_loop()
             own = {k: loop.create_future() for k in fresh}
-            self._inflight.update(own)
+            self._inflight.update({(policy, *k): f for k, f in own.items()})
             waiting.update(own)
             # A task of its own: a caller that is cancelled (client gone) must not cancel work that
             # concurrent requests for the same pairs are waiting on.
-            task = asyncio.ensure_future(self._resolve(own))
+            task = asyncio.ensure_future(self._resolve(own, policy))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         for key, future in waiting.items():
@@ -140,18 +145,18 @@ class VerifierPool:
         return [Verdict(False, "no_answer") if key is None
                 else Verdict(known[key][0], known[key][1], key[1][:DISPLAY_CHARS]) for key in keys]
 
-    async def _resolve(self, own: dict[Key, asyncio.Future[Outcome]]) -> None:
+    async def _resolve(self, own: dict[Key, asyncio.Future[Outcome]], policy: VerifierPolicy) -> None:
         """Verify ``own``'s pairs and settle every one of its futures, whatever happens."""
         results: dict[Key, Outcome] = {}
         try:
-            results = await self._run(list(own))
+            results = await self._run(list(own), policy)
         except Exception:  # a bug here must cost these items ("error"), never the service
             log.exception("verifier pool failed on %d pairs", len(own))
         finally:
             for key, future in own.items():
                 outcome = results.get(key, (False, "error"))
-                self._remember(key, outcome)
-                self._inflight.pop(key, None)
+                self._remember((policy, *key), outcome)
+                self._inflight.pop((policy, *key), None)
                 if not future.done():
                     future.set_result(outcome)
 
@@ -161,7 +166,7 @@ class VerifierPool:
             return await asyncio.to_thread(lambda: [extract_answer(i.response, i.extract) for i in items])
         return [extract_answer(i.response, i.extract) for i in items]
 
-    def _remember(self, key: Key, outcome: Outcome) -> None:
+    def _remember(self, key: PolicyKey, outcome: Outcome) -> None:
         if outcome[1] not in _CACHEABLE:
             return
         self._cache[key] = outcome
@@ -169,11 +174,11 @@ class VerifierPool:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    async def _run(self, keys: list[Key]) -> dict[Key, Outcome]:
+    async def _run(self, keys: list[Key], policy: VerifierPolicy) -> dict[Key, Outcome]:
         results: dict[Key, Outcome] = {}
         remote: list[Key] = []
         for key in keys:
-            fast = _fast(key, self._policy)
+            fast = _fast(key, policy)
             if fast is None:
                 remote.append(key)
             else:
@@ -181,27 +186,27 @@ class VerifierPool:
         # At least one batch per worker (when there is work for each), at most batch_size per batch.
         count = max(math.ceil(len(remote) / self._batch_size), min(self._workers, len(remote)))
         batches = [remote[i::count] for i in range(count)] if remote else []
-        for batch_results in await asyncio.gather(*(self._run_batch(b) for b in batches)):
+        for batch_results in await asyncio.gather(*(self._run_batch(b, policy) for b in batches)):
             results.update(batch_results)
         return results
 
-    async def _run_batch(self, batch: list[Key]) -> dict[Key, Outcome]:
+    async def _run_batch(self, batch: list[Key], policy: VerifierPolicy) -> dict[Key, Outcome]:
         try:
-            outcomes = await self._submit(batch)
+            outcomes = await self._submit(batch, policy)
             return dict(zip(batch, outcomes, strict=True))
         except (FutureTimeout, ProcessExpired, OSError, RuntimeError) as exc:
             if len(batch) == 1:
                 return {batch[0]: (False, "timeout" if isinstance(exc, FutureTimeout) else "error")}
         # Someone in the batch hung or crashed the worker: find out who, one item per task.
-        singles = await asyncio.gather(*(self._run_batch([key]) for key in batch))
+        singles = await asyncio.gather(*(self._run_batch([key], policy) for key in batch))
         return {k: v for single in singles for k, v in single.items()}
 
-    async def _submit(self, batch: list[Key]) -> list[Outcome]:
+    async def _submit(self, batch: list[Key], policy: VerifierPolicy) -> list[Outcome]:
         pool = self._pool
         if pool is None or not pool.active:
             raise RuntimeError("verifier pool is not running")
         deadline = self._timeout_s * len(batch) + _GRACE_S
-        future = pool.schedule(_judge_batch, args=(batch, self._policy, self._timeout_s), timeout=deadline)
+        future = pool.schedule(_judge_batch, args=(batch, policy, self._timeout_s), timeout=deadline)
         return await asyncio.wrap_future(future)
 
 

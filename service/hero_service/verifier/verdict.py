@@ -5,14 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-VerifierStatus = Literal["ok", "no_answer", "unparsable", "timeout", "error"]
+VerifierStatus = Literal["ok", "no_answer", "unparsable", "timeout", "error", "skipped"]
 """``ok``: an answer was found and compared (``correct`` says how); ``no_answer``: no final answer
 in the response; ``unparsable``: an answer was found but could not be read as math or compared;
-``timeout``: the item ran past its deadline; ``error``: the worker crashed or raised."""
+``timeout``: the item ran past its deadline; ``error``: the worker crashed or raised; ``skipped``: not
+verified, because the request's mode does not use the verifier."""
 
 ExtractMode = Literal["boxed", "boxed_or_last", "any"]
-"""``boxed``: only the last ``\\boxed{}``/``\\fbox{}``; ``boxed_or_last``: that, else "the answer is",
-"Final answer:" or a bold last line; ``any``: additionally the last math-looking span."""
+"""``boxed``: only the last ``\\boxed{}``/``\\fbox{}``; ``boxed_or_last`` (default): that, else a GSM8K
+``#### 42`` line, "the answer is" / "Answer:" / "Final answer:", a bold last line, a closing ``[value]``,
+a one-sentence response ending on its only math span, or a response that is itself a bare answer;
+``any``: additionally the last math span or number. In every mode ``<think>`` text is ignored and
+only the last ``<answer>`` block is read when there is one; hedges ("3 or 4", "maybe 5") are no
+answer. Full rules: ``hero_service.verifier.extract``."""
 
 
 @dataclass(frozen=True, slots=True)

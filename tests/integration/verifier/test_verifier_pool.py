@@ -155,9 +155,9 @@ def _hanging_batch(batch: list[Key], policy: VerifierPolicy, timeout_s: float) -
 
 
 class _HangingPool(VerifierPool):
-    async def _submit(self, batch: list[Key]) -> list[Outcome]:
+    async def _submit(self, batch: list[Key], policy: VerifierPolicy) -> list[Outcome]:
         assert self._pool is not None
-        future = self._pool.schedule(_hanging_batch, args=(batch, self.policy, TIMEOUT_S),
+        future = self._pool.schedule(_hanging_batch, args=(batch, policy, TIMEOUT_S),
                                      timeout=TIMEOUT_S * len(batch) + 0.75)
         return await asyncio.wrap_future(future)
 

@@ -132,10 +132,10 @@ class TorchRewardModel(ABC, Generic[EncT]):
             self._worker.shutdown(wait=True)
             self._worker = None
 
-    async def score(self, items: Sequence[RMItem]) -> list[RMScore]:
+    def score(self, items: Sequence[RMItem]) -> asyncio.Future[list[RMScore]]:
         if self._batcher is None:
             raise BatcherClosedError("the reward model is not running (not started, or shutting down)")
-        return await self._batcher.submit(items)
+        return self._batcher.admit(items)
 
     def load(self) -> None:
         """Load on the calling thread, without the batcher (benchmarks and tests drive forward() directly)."""

@@ -21,6 +21,7 @@ from torch import nn
 from hero_service.reward_model.base import ChatMessage, RMItem
 from hero_service.reward_model.batcher import BatchLimits, BatchObserver
 from hero_service.reward_model.engine import TorchRewardModel, pad_right
+from hero_service.reward_model.precut import keep_ends
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
 
     def encode(self, items: Sequence[RMItem]) -> list[EncodedChat]:
         tok = self._tokenizer
-        conversations = [self.messages(item) for item in items]
+        conversations = [self._precut(self.messages(item)) for item in items]
         texts: list[str] = [tok.apply_chat_template(c, tokenize=False) for c in conversations]
         fast = bool(getattr(tok, "is_fast", False))
         # The template writes every special token it wants, BOS included; the tokenizer adding its own
@@ -190,6 +191,21 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
                 ids = ids[-self.max_length :]
             out.append(EncodedChat(ids, truncated=True))
         return out
+
+    def _precut(self, conversation: list[ChatMessage]) -> list[ChatMessage]:
+        """Each content cut, before rendering and tokenizing, to what truncation can keep of it.
+
+        Truncation keeps at most the last ``max_length`` tokens of a prompt turn, and the first quarter
+        and the end of the response (see :func:`_truncate`); the cut keeps those tokens as they are.
+        """
+        limit = self.max_length
+        *turns, last = conversation
+        out = [{**turn, "content": keep_ends(turn.get("content", ""), 0, limit, self._count)} for turn in turns]
+        out.append({**last, "content": keep_ends(last.get("content", ""), limit // 4, limit, self._count)})
+        return out
+
+    def _count(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
     # --- forward pass (worker thread) ---
 

@@ -182,7 +182,7 @@ class ErrorResponse(_Reply):
 
 
 class HealthResponse(_Reply):
-    status: Literal["ok", "starting", "draining"]
+    status: Literal["ok", "starting", "draining", "failed"]
     reason: str | None = None
 
 
@@ -192,6 +192,9 @@ class ModelInfoOut(_Reply):
     device: str
     dtype: str
     max_length: int
+    input: str | None = None
+    """How a (prompt, response) reaches the model: chat (its chat template), pair (a text pair), or
+    reference-similarity (the embedded default)."""
 
 
 class InfoResponse(_Reply):

@@ -25,6 +25,13 @@ class HeroServer(uvicorn.Server):
         await self.state.drain()
         await super().shutdown(sockets=sockets)
 
+    async def on_tick(self, counter: int) -> bool:
+        # A failed startup is permanent: exit (the CLI makes it a non-zero status) rather than answer
+        # "not ready" forever to probes that would retry it.
+        if self.state.failure is not None:
+            return True
+        return await super().on_tick(counter)
+
 
 def build_server(app: FastAPI, settings: Settings) -> HeroServer:
     config = uvicorn.Config(

@@ -41,6 +41,8 @@ class ModelInfo:
     dtype: str
     max_length: int
     extra: dict[str, Any] = field(default_factory=dict)
+    input: str | None = None
+    """How a (prompt, response) reaches the model: ``chat`` (its chat template) or ``pair`` (a text pair)."""
 
 
 class QueueFullError(Exception):

@@ -100,6 +100,7 @@ class TorchRewardModel(ABC, Generic[EncT]):
             dtype=str(self.dtype).removeprefix("torch."),
             max_length=self.max_length,
             extra=self._extra_info(),
+            input=self._input_layout(),
         )
 
     @property
@@ -181,3 +182,7 @@ class TorchRewardModel(ABC, Generic[EncT]):
 
     def _extra_info(self) -> dict[str, object]:
         return {}
+
+    def _input_layout(self) -> str | None:
+        """How a (prompt, response) reaches the model, for /info and the log."""
+        return None

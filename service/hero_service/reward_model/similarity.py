@@ -100,6 +100,9 @@ class SimilarityScorer(TorchRewardModel[EncodedPair]):
     def _release(self) -> None:
         self._model = None
 
+    def _input_layout(self) -> str:
+        return KIND
+
     def _extra_info(self) -> dict[str, object]:
         return {
             "path": str(self.path),

@@ -40,9 +40,9 @@ def locate(model: str, *, timeout_s: float = 10.0) -> ModelSource:
     try:
         validate_repo_id(model)
     except HFValidationError:
-        what = "is a file, not a directory" if path.exists() else "is no such directory"
+        what = "a file, not a directory" if path.exists() else "no such directory"
         raise ModelSourceError(
-            f"HERO_RM_MODEL={model} {what}. Fix: give the directory that holds the model (config.json, the "
+            f"HERO_RM_MODEL={model}: {what}. Fix: give the directory that holds the model (config.json, the "
             f"weights, the tokenizer), or a hub id such as {_EXAMPLE}."
         ) from None
     cached = isinstance(try_to_load_from_cache(model, "config.json"), str)

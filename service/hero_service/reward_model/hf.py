@@ -2,8 +2,10 @@
 
 The input is built the way the RM's own card builds it: the RM's chat template over the prompt (text or
 chat messages, with an optional system turn) and the response as the assistant turn, BOS exactly once.
-Batches are right-padded with an explicit pad id and the score is the raw value of the classification head
-at the last real token, read from the attention mask rather than from the pad id.
+An RM without a chat template (DeBERTa-style, trained on text pairs) gets ``tokenizer(question, answer)``
+instead, as its card calls it (``input_layout``). Batches are right-padded with an explicit pad id and the
+score is the raw value of the classification head at the last real token, read from the attention mask
+rather than from the pad id.
 """
 
 from __future__ import annotations

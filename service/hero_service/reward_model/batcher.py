@@ -9,8 +9,10 @@ It knows nothing of torch or of the web layer. The engine hands it two callables
 A batch closes when its padded size (longest item x items x rows per item) would pass
 ``max_batch_tokens``, at ``max_batch_size`` items, or ``max_wait_ms`` after the first waiting item
 arrived. Items are sorted by length within a window of the queue so that similar lengths share a batch and
-padding stays small. ``forward`` raising :class:`BatchTooLargeError` splits the batch in halves; any
-other exception fails that batch's items only.
+padding stays small. A request is admitted whole or refused (:class:`QueueFullError`) before any of it is
+tokenized, and one whose caller has gone leaves the queue at once. ``forward`` raising
+:class:`BatchTooLargeError` splits the batch in halves; any other exception fails that batch's items only,
+and an item that cannot be tokenized fails alone.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ characters per token), moves each cut to the start of a whitespace run, where to
 split, and counts the tokens of each kept end; an end that holds fewer than its tokens plus a margin (long
 whitespace runs, very long tokens) is widened and counted again. The margin absorbs what a cut changes
 next to it (the first or last word), so the tokens truncation keeps are those of the whole text.
+The one known limit: a text with no whitespace within 1,024 characters of a cut (a megabyte of digits) is
+cut mid-run, and a tokenizer that groups digits by threes from the start of a run (Llama 3) may then group
+the kept part of that run differently.
 """
 
 from __future__ import annotations

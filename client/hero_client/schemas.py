@@ -258,7 +258,7 @@ class ErrorResponse(_Reply):
 
 
 class HealthResponse(_Reply):
-    status: Literal["ok", "starting", "draining"]
+    status: Literal["ok", "starting", "draining", "failed"]
     reason: str | None = None
 
 
@@ -271,6 +271,9 @@ class ModelInfoOut(_Reply):
     engine: dict[str, Any] | None = Field(
         None, description="The engine that runs the RM when it is remote (HERO_RM_URL): name, urls, served_model."
     )
+    input: str | None = None
+    """How a (prompt, response) reaches the model: chat (its chat template), pair (a text pair), or
+    reference-similarity (the embedded default)."""
 
 
 class InfoResponse(_Reply):

@@ -189,7 +189,7 @@ async def get_reward(
 async def health(state: State) -> JSONResponse:
     """Liveness: 200 while the process is healthy, 503 once startup has failed."""
     if state.failure is not None:
-        body = HealthResponse(status="starting", reason=state.not_ready_reason)
+        body = HealthResponse(status="failed", reason=state.not_ready_reason)
         return JSONResponse(body.model_dump(), status_code=503)
     status = "draining" if state.draining else "ok"
     return JSONResponse(HealthResponse(status=status).model_dump())
@@ -201,6 +201,8 @@ async def ready(state: State) -> JSONResponse:
     reason = state.not_ready_reason
     if reason is None:
         return JSONResponse(HealthResponse(status="ok").model_dump())
+    if state.failure is not None:  # permanent: no Retry-After (the process is about to exit)
+        return JSONResponse(HealthResponse(status="failed", reason=reason).model_dump(), status_code=503)
     status = "draining" if state.draining else "starting"
     return JSONResponse(HealthResponse(status=status, reason=reason).model_dump(), status_code=503,
                         headers={"Retry-After": "5"})
@@ -222,7 +224,8 @@ async def info(state: State) -> InfoResponse:
         name="hero-reward",
         version=__version__,
         model=ModelInfoOut(model_id=model.model_id, kind=model.kind, device=model.device,
-                           dtype=model.dtype, max_length=model.max_length, engine=_engine(model.extra)),
+                           dtype=model.dtype, max_length=model.max_length, engine=_engine(model.extra),
+                           input=model.input),
         versions=_versions(),
         defaults=defaults,
         verifier=state.verifier.describe(),

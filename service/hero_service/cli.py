@@ -110,7 +110,10 @@ def serve(settings: Settings) -> None:
     from hero_service.server import build_server
 
     configure_logging(settings.log_level, settings.log_format)
-    build_server(create_app(settings), settings).run()
+    app = create_app(settings)
+    build_server(app, settings).run()
+    if app.state.hero.failure is not None:
+        raise SystemExit(1)  # the cause is already logged, in one line
 
 
 def score(args: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,8 +156,7 @@ class Scorer:
         # Start every entry's heavy work at once: the verifier pool and the RM batcher both gain from
         # seeing the whole request.
         policy = resolve_policy(self._verifier.policy, request.params.verifier)
-        raws = dict(zip(fresh, await asyncio.gather(*(self._raw(groups[i], wire, policy) for i in fresh)),
-                        strict=True))
+        raws = dict(zip(fresh, await self._raw([groups[i] for i in fresh], wire, policy), strict=True))
 
         outputs: list[GroupOut | None] = [None] * len(groups)
         complete = [i for i in fresh if groups[i].size == len(groups[i].responses)]
@@ -184,30 +183,50 @@ class Scorer:
             sigma_ref = self._sigma.current(wire.session)
         return ScoreResponse(groups=answered, sigma_ref=sigma_ref, params=wire)
 
-    async def _raw(self, group: GroupIn, wire: ResolvedParams, policy: VerifierPolicy) -> RawResults:
-        reference = group.reference
-        prompt = group.prompt if isinstance(group.prompt, str) else [m.model_dump() for m in group.prompt]
-        n = len(group.responses)
+    async def _raw(self, groups: Sequence[GroupIn], wire: ResolvedParams, policy: VerifierPolicy) -> list[RawResults]:
+        n = sum(len(g.responses) for g in groups)
         # Only the signals the mode combines, unless the request asks for both (compute="all").
-        verdicts, scores = await asyncio.gather(
-            self._verify([VerifyRequest(reference, r, wire.extract) for r in group.responses], policy)
-            if wire.mode != "rm" or wire.compute == "all" else _done([Verdict(False, "skipped")] * n),
-            self._score([RMItem(prompt, r, reference) for r in group.responses])
-            if wire.mode != "verifier" or wire.compute == "all" else _done([RMScore(None, status="skipped")] * n),
-        )
-        return RawResults(tuple(verdicts), tuple(scores))
+        if wire.mode != "verifier" or wire.compute == "all":
+            items = [RMItem(g.prompt if isinstance(g.prompt, str) else [m.model_dump() for m in g.prompt],
+                            r, g.reference) for g in groups for r in g.responses]
+            # One RM call for the whole request, made before any verification starts: the RM admits all of
+            # it or refuses it (429) with nothing queued, so a refused request costs nothing.
+            scoring = self._score(items)
+        else:
+            scoring = _done([RMScore(None, status="skipped")] * n)
+        if wire.mode != "rm" or wire.compute == "all":
+            verifying: Awaitable[list[list[Verdict]]] = asyncio.gather(*(
+                self._verify([VerifyRequest(g.reference, r, wire.extract) for r in g.responses], policy)
+                for g in groups))
+        else:
+            verifying = _done([[Verdict(False, "skipped")] * len(g.responses) for g in groups])
+        verdicts, scores = await asyncio.gather(verifying, scoring)
+        out, at = [], 0
+        for group, group_verdicts in zip(groups, verdicts, strict=True):
+            out.append(RawResults(tuple(group_verdicts), tuple(scores[at : at + len(group.responses)])))
+            at += len(group.responses)
+        return out
 
-    async def _score(self, items: list[RMItem]) -> list[RMScore]:
+    def _score(self, items: list[RMItem]) -> Awaitable[list[RMScore]]:
         try:
-            return await self._rm.score(items)
+            admitted = self._rm.score(items)
         except QueueFullError:
             raise  # overload is the caller's to retry (429), not a grading failure
+        except Exception as exc:  # the RM could not take the items at all: a failure, as below
+            admitted = _raise(exc)
+        return self._scores(admitted, len(items))
+
+    async def _scores(self, admitted: Awaitable[list[RMScore]], n: int) -> list[RMScore]:
+        try:
+            return await admitted
+        except QueueFullError:
+            raise
         except Exception:
             # A failing RM must not cost the verifier's verdicts: the items get status "error" and
             # rewards from their verifier stratum alone.
-            log.exception("reward model failed on %d items", len(items))
-            self._metrics.rm_errors.inc(len(items))
-            return [RMScore(None, status="error") for _ in items]
+            log.exception("reward model failed on %d items", n)
+            self._metrics.rm_errors.inc(n)
+            return [RMScore(None, status="error") for _ in range(n)]
 
     async def _verify(self, items: list[VerifyRequest], policy: VerifierPolicy) -> list[Verdict]:
         started = time.perf_counter()
@@ -329,6 +348,10 @@ async def _done(value: list[Any]) -> list[Any]:
 def _rm_skipped(raw: RawResults) -> bool:
     """No RM ran for this group: it has no spread to fold into the session's sigma_ref."""
     return all(s.status == "skipped" for s in raw.rm)
+
+
+async def _raise(exc: Exception) -> list[RMScore]:
+    raise exc
 
 
 def _merge(parts: Sequence[_Part]) -> tuple[RawResults, HeroParams, ResolvedParams]:

@@ -30,6 +30,13 @@ class HeroServer(uvicorn.Server):
         await self.state.drain()
         await super().shutdown(sockets=sockets)
 
+    async def on_tick(self, counter: int) -> bool:
+        # A failed startup is permanent: exit (the CLI makes it a non-zero status) rather than answer
+        # "not ready" forever to probes that would retry it.
+        if self.state.failure is not None:
+            return True
+        return await super().on_tick(counter)
+
 
 class _HeaderDeadline(asyncio.Protocol):
     """Mixed into uvicorn's HTTP protocol: a connection that has not sent a request's headers within

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
                                "the end of the response and are flagged truncated.")
     rm_system_prompt: str | None = Field(None, description="System turn added before the prompt "
                                          "(e.g. AceMath-RM's).")
+    rm_input: Literal["auto", "chat", "pair"] = Field(
+        "auto", description="How (prompt, response) reaches the RM: chat (its chat template), pair "
+        "(tokenizer(question, answer), as DeBERTa-style RMs' cards do); auto: chat when the tokenizer has a "
+        "template, else pair.",
+    )
     rm_output: Literal["logits", "score"] = Field(
         "logits", description="Which model output is the reward: logits[:, 0], or .score (ArmoRM)."
     )

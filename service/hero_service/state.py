@@ -30,6 +30,7 @@ class ServerState:
     drain_started: float = float("inf")
     """``time.monotonic()`` when draining began: requests that arrived earlier are still served."""
     failure: str | None = None
+    """Why startup failed; the server then exits (see :class:`hero_service.server.HeroServer`)."""
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
     def refusal(self, arrived: float) -> str | None:
@@ -68,12 +69,18 @@ class ServerState:
         try:
             await asyncio.gather(self.verifier.start(), self.reward_model.start(), self.scorer.start())
         except Exception as exc:
-            log.exception("startup failed")
-            self.failure = f"{type(exc).__name__}: {exc}"
+            # One line that names the cause (and, for the errors this package raises, the fix); the chained
+            # tracebacks of transformers and the hub client only at debug level.
+            self.failure = " ".join(str(exc).split()) or type(exc).__name__
+            if not isinstance(exc, ValueError | OSError):
+                self.failure = f"{type(exc).__name__}: {self.failure}"
+            log.error("startup failed: %s", self.failure)
+            log.debug("startup failure", exc_info=True)
         else:
             self.ready = True
-            log.info("ready: model=%s kind=%s device=%s", self.reward_model.info.model_id,
-                     self.reward_model.info.kind, self.reward_model.info.device)
+            info = self.reward_model.info
+            log.info("ready: model=%s kind=%s input=%s device=%s", info.model_id, info.kind, info.input,
+                     info.device)
         finally:
             self.started.set()
 

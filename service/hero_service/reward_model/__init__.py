@@ -92,6 +92,7 @@ def build_reward_model(settings: Settings, *, observer: BatchObserver | None = N
         max_length=settings.rm_max_length,
         system_prompt=settings.rm_system_prompt,
         output=settings.rm_output,
+        input_layout=settings.rm_input,
         limits=limits,
         observer=observer,
     )

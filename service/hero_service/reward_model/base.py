@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -41,6 +41,8 @@ class ModelInfo:
     dtype: str
     max_length: int
     extra: dict[str, Any] = field(default_factory=dict)
+    input: str | None = None
+    """How a (prompt, response) reaches the model: ``chat`` (its chat template) or ``pair`` (a text pair)."""
 
 
 class QueueFullError(Exception):
@@ -63,8 +65,13 @@ class RewardModel(Protocol):
     async def close(self) -> None:
         """Stop accepting items, finish or fail what is queued, release the model."""
 
-    async def score(self, items: Sequence[RMItem]) -> list[RMScore]:
-        """Score ``items`` (one result each, in order). Raises QueueFullError under overload."""
+    def score(self, items: Sequence[RMItem]) -> Awaitable[list[RMScore]]:
+        """Score ``items``: the awaitable gives one result each, in order.
+
+        All or nothing: an engine with a bounded queue decides admission in this call, and raises
+        QueueFullError here with nothing queued, so a refused request costs nothing. (An ``async def``
+        implementation raises it when awaited instead, which is as good when nothing else runs first.)
+        """
         ...
 
 

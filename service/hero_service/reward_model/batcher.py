@@ -9,8 +9,10 @@ It knows nothing of torch or of the web layer. The engine hands it two callables
 A batch closes when its padded size (longest item x items x rows per item) would pass
 ``max_batch_tokens``, at ``max_batch_size`` items, or ``max_wait_ms`` after the first waiting item
 arrived. Items are sorted by length within a window of the queue so that similar lengths share a batch and
-padding stays small. ``forward`` raising :class:`BatchTooLargeError` splits the batch in halves; any
-other exception fails that batch's items only.
+padding stays small. A request is admitted whole or refused (:class:`QueueFullError`) before any of it is
+tokenized, and one whose caller has gone leaves the queue at once. ``forward`` raising
+:class:`BatchTooLargeError` splits the batch in halves; any other exception fails that batch's items only,
+and an item that cannot be tokenized fails alone.
 """
 
 from __future__ import annotations
@@ -132,6 +134,8 @@ class _Request:
     future: asyncio.Future[list[RMScore]]
     results: list[RMScore | None]
     remaining: int
+    unfed: int
+    """Items admitted and not yet tokenized and queued (they count towards the queue's size)."""
 
     def put(self, index: int, score: RMScore) -> None:
         self.results[index] = score
@@ -213,6 +217,7 @@ class Batcher(Generic[ItemT, EncT]):
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._tokenizer_pool: ThreadPoolExecutor | None = None
+        self._feeders: set[asyncio.Task[None]] = set()
         self._closing = False
 
     @property
@@ -239,6 +244,9 @@ class Batcher(Generic[ItemT, EncT]):
                 await self._loop_task
             self._loop_task = None
         self._fail_queued("the reward model was closed")
+        for feeder in list(self._feeders):  # requests still tokenizing get BatcherClosedError
+            feeder.cancel()
+        await asyncio.gather(*self._feeders, return_exceptions=True)
         if self._tokenizer_pool is not None:
             # Not cancel_futures: a request still tokenizing finishes that and then gets BatcherClosedError.
             self._tokenizer_pool.shutdown(wait=False)
@@ -246,49 +254,110 @@ class Batcher(Generic[ItemT, EncT]):
 
     async def submit(self, items: Sequence[ItemT]) -> list[RMScore]:
         """Score ``items``; one result each, in order. Raises :class:`QueueFullError` under overload."""
+        return await self.admit(items)
+
+    def admit(self, items: Sequence[ItemT]) -> asyncio.Future[list[RMScore]]:
+        """Admit ``items`` whole or not at all; the future gives one result each, in order.
+
+        Admission is decided before this returns: either every item gets its place in the queue, or
+        :class:`QueueFullError` (or :class:`BatcherClosedError`) is raised and nothing was queued, so a
+        refused request costs nothing. Cancelling the future withdraws what is still queued.
+        """
         if self._closing or self._loop_task is None or self._tokenizer_pool is None:
             raise BatcherClosedError("the reward model is not running (not started, or shutting down)")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[RMScore]] = loop.create_future()
         n = len(items)
         if n == 0:
-            return []
+            future.set_result([])
+            return future
         # An empty queue takes any request, however large, so one oversized request is not refused forever.
         if self._pending and self._pending + n > self.limits.max_queue:
             raise QueueFullError(retry_after=self._retry_after())
         self._set_pending(self._pending + n)
+        request = _Request(future=future, results=[None] * n, remaining=n, unfed=n)
+        future.add_done_callback(lambda f: self._withdraw(request) if f.cancelled() else None)
+        feeder = loop.create_task(self._feed(request, items), name="hero-rm-tokenize")
+        self._feeders.add(feeder)
+        feeder.add_done_callback(self._feeders.discard)
+        return future
+
+    async def _feed(self, request: _Request, items: Sequence[ItemT]) -> None:
+        """Tokenize an admitted request and queue it; its not-yet-queued items stop counting on any exit."""
         loop = asyncio.get_running_loop()
-        request = _Request(future=loop.create_future(), results=[None] * n, remaining=n)
-        queued = 0
         try:
             # Tokenize in chunks of one sort window: a large request's first batches run while the rest
-            # of it is still being tokenized, and each chunk is still sorted as a whole.
+            # of it is still being tokenized, other requests' chunks interleave with its own on the
+            # tokenizer pool, and each chunk is still sorted as a whole.
             chunk = self.limits.window
-            for start in range(0, n, chunk):
+            for start in range(0, len(items), chunk):
+                if request.future.done():  # withdrawn by its caller
+                    return
                 part = items[start : start + chunk]
                 t0 = time.perf_counter()
-                encoded = await loop.run_in_executor(self._tokenizer_pool, self._encode, part)
+                assert self._tokenizer_pool is not None
+                encoded = await loop.run_in_executor(self._tokenizer_pool, self._encode_each, part)
                 self._observer.on_tokenize(time.perf_counter() - t0)
-                if len(encoded) != len(part):
-                    raise RuntimeError(f"encode returned {len(encoded)} items for {len(part)}")
+                if request.future.done():
+                    return
                 self._enqueue(request, start, encoded, loop.time())
-                queued += len(part)
-        except BaseException:
-            # What is queued already is skipped once the future is cancelled; the rest never counted.
-            request.future.cancel()
-            self._set_pending(self._pending - (n - queued))
-            raise
-        # Cancelling the caller cancels this future too; the batcher then skips the request's items.
-        return await request.future
+        except asyncio.CancelledError:
+            if not request.future.done():
+                request.future.set_exception(BatcherClosedError("the reward model was closed"))
+        except Exception as exc:  # a bug in encode, or close() while tokenizing: the caller hears of it
+            if not request.future.done():
+                request.future.set_exception(exc)
+        finally:
+            self._set_pending(self._pending - request.unfed)
+            request.unfed = 0
 
-    def _enqueue(self, request: _Request, offset: int, encoded: Sequence[EncT], now: float) -> None:
+    def _encode_each(self, items: Sequence[ItemT]) -> list[EncT | None]:
+        """``encode`` over ``items``; if it fails, item by item, so one bad item (None) costs only itself."""
+        try:
+            encoded = list(self._encode(items))
+        except Exception:
+            if len(items) == 1:
+                log.exception("tokenizing one item failed; answering it with an error")
+                return [None]
+            return [enc for item in items for enc in self._encode_each([item])]
+        if len(encoded) != len(items):
+            raise RuntimeError(f"encode returned {len(encoded)} items for {len(items)}")
+        return list(encoded)
+
+    def _withdraw(self, request: _Request) -> None:
+        """Drop a cancelled request's queued items now, so the queue and its size say what is left to do."""
+        kept: collections.deque[_Entry[EncT]] = collections.deque()
+        dropped = 0
+        for entry in self._queue:
+            if entry.request is request:
+                dropped += 1
+                self._queued_tokens -= entry.encoded.length
+            else:
+                kept.append(entry)
+        self._queue = kept
+        # Items already in a forward pass are no longer counted; the ones not yet tokenized still are.
+        self._set_pending(self._pending - dropped - request.unfed)
+        request.unfed = 0
+
+    def _enqueue(self, request: _Request, offset: int, encoded: Sequence[EncT | None], now: float) -> None:
         if self._loop_task is None or self._loop_task.done():
             # close() finished while this request was being tokenized; nobody would score these items.
             raise BatcherClosedError("the reward model was closed")
-        truncated = sum(e.truncated for e in encoded)
+        truncated = sum(e.truncated for e in encoded if e is not None)
         if truncated:
             self._observer.on_truncated(truncated)
+        failed = 0
+        request.unfed -= len(encoded)
         for i, enc in enumerate(encoded):
+            if enc is None:  # could not be tokenized: answered now, never queued
+                failed += 1
+                request.put(offset + i, RMScore(None, status="error"))
+                continue
             self._queue.append(_Entry(enc, request, offset + i, now))
             self._queued_tokens += enc.length
+        if failed:
+            self._observer.on_error(failed)
+            self._set_pending(self._pending - failed)
         assert self._wake is not None
         self._wake.set()
 

@@ -100,6 +100,7 @@ class TorchRewardModel(ABC, Generic[EncT]):
             dtype=str(self.dtype).removeprefix("torch."),
             max_length=self.max_length,
             extra=self._extra_info(),
+            input=self._input_layout(),
         )
 
     @property
@@ -132,10 +133,10 @@ class TorchRewardModel(ABC, Generic[EncT]):
             self._worker.shutdown(wait=True)
             self._worker = None
 
-    async def score(self, items: Sequence[RMItem]) -> list[RMScore]:
+    def score(self, items: Sequence[RMItem]) -> asyncio.Future[list[RMScore]]:
         if self._batcher is None:
             raise BatcherClosedError("the reward model is not running (not started, or shutting down)")
-        return await self._batcher.submit(items)
+        return self._batcher.admit(items)
 
     def load(self) -> None:
         """Load on the calling thread, without the batcher (benchmarks and tests drive forward() directly)."""
@@ -181,3 +182,7 @@ class TorchRewardModel(ABC, Generic[EncT]):
 
     def _extra_info(self) -> dict[str, object]:
         return {}
+
+    def _input_layout(self) -> str | None:
+        """How a (prompt, response) reaches the model, for /info and the log."""
+        return None

@@ -2,8 +2,10 @@
 
 The input is built the way the RM's own card builds it: the RM's chat template over the prompt (text or
 chat messages, with an optional system turn) and the response as the assistant turn, BOS exactly once.
-Batches are right-padded with an explicit pad id and the score is the raw value of the classification head
-at the last real token, read from the attention mask rather than from the pad id.
+An RM without a chat template (DeBERTa-style, trained on text pairs) gets ``tokenizer(question, answer)``
+instead, as its card calls it (``input_layout``). Batches are right-padded with an explicit pad id and the
+score is the raw value of the classification head at the last real token, read from the attention mask
+rather than from the pad id.
 """
 
 from __future__ import annotations
@@ -21,20 +23,25 @@ from torch import nn
 from hero_service.reward_model.base import ChatMessage, RMItem
 from hero_service.reward_model.batcher import BatchLimits, BatchObserver
 from hero_service.reward_model.engine import TorchRewardModel, pad_right
+from hero_service.reward_model.locate import ModelSource, locate
+from hero_service.reward_model.precut import keep_ends
 
 log = logging.getLogger(__name__)
 
 KIND = "reward-model"
 Output = Literal["logits", "score"]
+InputLayout = Literal["auto", "chat", "pair"]
 Span = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
 class EncodedChat:
-    """The token ids of one rendered conversation, ready to pad."""
+    """The token ids of one rendered conversation (or text pair), ready to pad."""
 
     ids: list[int]
     truncated: bool
+    token_types: list[int] | None = None
+    """Segment ids of a text pair, for models that read them (BERT); None for a chat."""
 
     @property
     def length(self) -> int:
@@ -58,6 +65,7 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
         max_length: int = 4096,
         system_prompt: str | None = None,
         output: Output = "logits",
+        input_layout: InputLayout = "auto",
         limits: BatchLimits | None = None,
         observer: BatchObserver | None = None,
     ) -> None:
@@ -73,12 +81,16 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
         self.trust_remote_code = trust_remote_code
         self.system_prompt = system_prompt
         self.output: Output = output
+        self.input_layout: InputLayout = input_layout
+        """As asked; after loading, ``chat`` or ``pair`` (``auto``: chat when the tokenizer has a template)."""
+        self._pair: PairLayout | None = None
         self._tokenizer: Any = None
         self._model: Any = None
         self._pad_id = 0
         self._bos_id: int | None = None
         # Per thread, so forward() stays safe to call from several threads (the engine uses one).
         self._head_out = threading.local()
+        self._source = ModelSource(model, local_files_only=False)
 
     # --- loading ---
 
@@ -111,14 +123,24 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
         (the remote backend renders and tokenizes with it and lets an engine run the forward pass)."""
         from transformers import AutoTokenizer
 
-        tok = AutoTokenizer.from_pretrained(self._model_id, trust_remote_code=self.trust_remote_code)
-        if not getattr(tok, "chat_template", None):
+        self._source = locate(self._model_id)
+        tok = AutoTokenizer.from_pretrained(self._source.name, trust_remote_code=self.trust_remote_code,
+                                            local_files_only=self._source.local_files_only)
+        has_template = bool(getattr(tok, "chat_template", None))
+        if self.input_layout == "chat" and not has_template:
             raise ValueError(
-                f"{self._model_id} has no chat template, so the (prompt, response) layout it was trained on "
-                "is unknown. Hint: use a reward model that ships one (Skywork-Reward-V2, AceMath-RM)."
+                f"{self._model_id} has no chat template, and HERO_RM_INPUT=chat needs one. Fix: "
+                "HERO_RM_INPUT=pair (or auto) for an RM trained on (question, answer) text pairs, as DeBERTa "
+                "RMs are; else a reward model that ships a template (Skywork-Reward-V2, AceMath-RM)."
             )
+        layout: InputLayout = "chat" if self.input_layout == "chat" or (
+            self.input_layout == "auto" and has_template) else "pair"
         tok.model_max_length = sys.maxsize  # encode() truncates by itself; the warning would be noise
         self._bos_id = _added_bos(tok)
+        self._pair = _pair_layout(tok) if layout == "pair" else None
+        self.input_layout = layout
+        log.info("reward model input: %s%s", layout, "" if has_template else " (the tokenizer has no chat "
+                 "template; the model sees tokenizer(question, answer) as text-pair RMs' model cards do)")
         self._tokenizer = tok
 
     @property
@@ -129,18 +151,19 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
     def _load_model(self) -> Any:
         from transformers import AutoModelForSequenceClassification
 
-        kwargs: dict[str, Any] = {"dtype": self.dtype, "trust_remote_code": self.trust_remote_code}
+        kwargs: dict[str, Any] = {"dtype": self.dtype, "trust_remote_code": self.trust_remote_code,
+                                  "local_files_only": self._source.local_files_only}
         if self.device.type == "cuda":
             kwargs["device_map"] = str(self.device)
         try:
             model, loading = AutoModelForSequenceClassification.from_pretrained(
-                self._model_id, attn_implementation="sdpa", output_loading_info=True, **kwargs
+                self._source.name, attn_implementation="sdpa", output_loading_info=True, **kwargs
             )
         except (ValueError, ImportError) as exc:
             log.warning("SDPA attention unavailable for %s (%s); using the model's default",
                         self._model_id, exc)
             model, loading = AutoModelForSequenceClassification.from_pretrained(
-                self._model_id, output_loading_info=True, **kwargs
+                self._source.name, output_loading_info=True, **kwargs
             )
         missing = [k for k in loading.get("missing_keys", ()) if "score" in k or "classifier" in k]
         if missing:
@@ -153,6 +176,9 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
 
     def _release(self) -> None:
         self._model = None
+
+    def _input_layout(self) -> str:
+        return self.input_layout
 
     def _extra_info(self) -> dict[str, object]:
         return {
@@ -177,8 +203,10 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
         return turns
 
     def encode(self, items: Sequence[RMItem]) -> list[EncodedChat]:
+        if self._pair is not None:
+            return self._encode_pairs(items, self._pair)
         tok = self._tokenizer
-        conversations = [self.messages(item) for item in items]
+        conversations = [self._precut(self.messages(item)) for item in items]
         texts: list[str] = [tok.apply_chat_template(c, tokenize=False) for c in conversations]
         fast = bool(getattr(tok, "is_fast", False))
         # The template writes every special token it wants, BOS included; the tokenizer adding its own
@@ -202,6 +230,40 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
             out.append(EncodedChat(ids, truncated=True))
         return out
 
+    def _precut(self, conversation: list[ChatMessage]) -> list[ChatMessage]:
+        """Each content cut, before rendering and tokenizing, to what truncation can keep of it.
+
+        Truncation keeps at most the last ``max_length`` tokens of a prompt turn, and the first quarter
+        and the end of the response (see :func:`_truncate`); the cut keeps those tokens as they are.
+        """
+        limit = self.max_length
+        *turns, last = conversation
+        out = [{**turn, "content": keep_ends(turn.get("content", ""), 0, limit, self._count)} for turn in turns]
+        out.append({**last, "content": keep_ends(last.get("content", ""), limit // 4, limit, self._count)})
+        return out
+
+    def _count(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def question(self, item: RMItem) -> str:
+        """The first text of a pair: the prompt's turns (a system turn first), joined by blank lines."""
+        return "\n\n".join(turn.get("content", "") for turn in self.messages(item)[:-1])
+
+    def _encode_pairs(self, items: Sequence[RMItem], layout: PairLayout) -> list[EncodedChat]:
+        """``tokenizer(question, response)`` as a text-pair RM's card calls it, cut like a chat."""
+        room = self.max_length - layout.specials
+        questions = [keep_ends(self.question(item), 0, room, self._count) for item in items]
+        answers = [keep_ends(item.response, room // 4, room, self._count) for item in items]
+        bodies: list[list[int]] = self._tokenizer(questions + answers, add_special_tokens=False)["input_ids"]
+        out = []
+        for question, answer in zip(bodies[: len(items)], bodies[len(items) :], strict=True):
+            truncated = len(question) + len(answer) > room
+            if truncated:
+                question, answer = _truncate_pair(list(question), list(answer), room)
+            ids, types = layout.build(question, answer)
+            out.append(EncodedChat(ids, truncated, types))
+        return out
+
     # --- forward pass (worker thread) ---
 
     def _keep_head_output(self, _module: nn.Module, _args: Any, output: torch.Tensor) -> None:
@@ -210,7 +272,13 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
     def forward(self, batch: Sequence[EncodedChat]) -> list[float]:
         ids, mask = pad_right([e.ids for e in batch], self._pad_id, self.device)
         self._head_out.value = None
-        out = self._model(input_ids=ids, attention_mask=mask, use_cache=False)
+        if self._pair is None:
+            out = self._model(input_ids=ids, attention_mask=mask, use_cache=False)
+        else:
+            types = [e.token_types for e in batch]
+            extra = {} if any(t is None for t in types) else \
+                {"token_type_ids": pad_right([t for t in types if t is not None], 0, self.device)[0]}
+            out = self._model(input_ids=ids, attention_mask=mask, **extra)
         if self.output == "score":
             values = getattr(out, "score", None)
             if values is None:
@@ -327,3 +395,70 @@ def _truncate(
         drop(remaining[: min(excess, len(remaining))])
     out = [t for t, k in zip(ids, keep, strict=True) if k]
     return out[-limit:]
+
+
+@dataclass(frozen=True, slots=True)
+class PairLayout:
+    """Where a tokenizer puts its special tokens and segment ids around a text pair ([CLS] a [SEP] b [SEP])."""
+
+    prefix: list[int]
+    middle: list[int]
+    suffix: list[int]
+    types: tuple[list[int], int, list[int], int, list[int]] | None
+    """Segment ids of prefix, first text, middle, second text, suffix; None when the tokenizer has none."""
+
+    @property
+    def specials(self) -> int:
+        return len(self.prefix) + len(self.middle) + len(self.suffix)
+
+    def build(self, first: list[int], second: list[int]) -> tuple[list[int], list[int] | None]:
+        ids = [*self.prefix, *first, *self.middle, *second, *self.suffix]
+        if self.types is None:
+            return ids, None
+        pre, a, mid, b, suf = self.types
+        return ids, [*pre, *[a] * len(first), *mid, *[b] * len(second), *suf]
+
+
+def _pair_layout(tok: Any) -> PairLayout:
+    """The tokenizer's own pair template, read off ``tok(first, second)`` for two probe texts.
+
+    Tokenizing the texts without special tokens and assembling them here gives the ids ``tok(q, a)`` gives
+    (a fast tokenizer encodes the two texts apart, then adds its template), and leaves room to truncate.
+    """
+    first = tok("question", add_special_tokens=False)["input_ids"]
+    second = tok("answer", add_special_tokens=False)["input_ids"]
+    both = tok("question", "answer", return_token_type_ids=True)
+    ids: list[int] = list(both["input_ids"])
+    try:
+        i = next(k for k in range(len(ids)) if ids[k : k + len(first)] == first)
+        j = next(k for k in range(i + len(first), len(ids)) if ids[k : k + len(second)] == second)
+    except StopIteration:
+        raise ValueError("the tokenizer's text-pair output does not contain the two texts it was given, so "
+                         "HERO_RM_INPUT=pair cannot be used with it. Fix: a model with a chat template and "
+                         "HERO_RM_INPUT=chat.") from None
+    types: list[int] | None = list(both["token_type_ids"]) if "token_type_ids" in both else None
+    layout_types = None if types is None else (
+        types[:i], types[i], types[i + len(first) : j], types[j], types[j + len(second) :])
+    return PairLayout(ids[:i], ids[i + len(first) : j], ids[j + len(second) :], layout_types)
+
+
+def _truncate_pair(first: list[int], second: list[int], limit: int) -> tuple[list[int], list[int]]:
+    """Cut a (question, answer) pair to ``limit`` tokens in the order :func:`_truncate` cuts a chat.
+
+    The start of the question down to its last ``limit // 4`` tokens; then the middle of the answer,
+    keeping its first quarter and its end (the final answer); then the rest of the question.
+    (transformers' ``longest_first`` would cut the end of the answer, ``only_first`` the end of the
+    question.)
+    """
+    excess = len(first) + len(second) - limit
+    floor = min(len(first), limit // 4)
+    cut = min(excess, len(first) - floor)
+    first, excess = first[cut:], excess - cut
+    if excess > 0 and second:
+        kept = max(len(second) - excess, 0)
+        head = kept // 4
+        cut = min(excess, len(second))
+        second, excess = second[:head] + second[head + cut :], excess - cut
+    if excess > 0:
+        first = first[min(excess, len(first)) :]
+    return first, second

@@ -187,6 +187,12 @@ class RemoteRewardModel:
             return
         self._pool = ThreadPoolExecutor(self.config.tokenize_workers, thread_name_prefix="hero-rm-tokenize")
         await asyncio.get_running_loop().run_in_executor(self._pool, self._encoder.load_tokenizer)
+        if self._encoder.input_layout == "pair":
+            # A text-pair RM (no chat template) needs its segment ids, and /classify takes token ids only.
+            raise ValueError(
+                f"{self._model_id} has no chat template, so it is a text-pair RM, which a remote engine cannot "
+                "score from token ids alone. Fix: serve it in-process (unset HERO_RM_URL)."
+            )
         self._client = httpx.AsyncClient(
             transport=self._transport,
             timeout=httpx.Timeout(self.config.timeout_s),

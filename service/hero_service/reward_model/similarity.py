@@ -19,6 +19,7 @@ import torch.nn.functional as F  # noqa: N812 (the conventional alias)
 from hero_service.reward_model.base import RMItem
 from hero_service.reward_model.batcher import BatchLimits, BatchObserver
 from hero_service.reward_model.engine import TorchRewardModel, pad_right
+from hero_service.reward_model.precut import keep_ends
 
 KIND = "reference-similarity"
 
@@ -99,6 +100,9 @@ class SimilarityScorer(TorchRewardModel[EncodedPair]):
     def _release(self) -> None:
         self._model = None
 
+    def _input_layout(self) -> str:
+        return KIND
+
     def _extra_info(self) -> dict[str, object]:
         return {
             "path": str(self.path),
@@ -109,23 +113,26 @@ class SimilarityScorer(TorchRewardModel[EncodedPair]):
 
     def encode(self, items: Sequence[RMItem]) -> list[EncodedPair]:
         tok = self._tokenizer
-        texts = [i.response for i in items] + [i.reference for i in items]
-        bodies: list[list[int]] = tok(texts, add_special_tokens=False)["input_ids"]
-        cls, sep = tok.cls_token_id, tok.sep_token_id
         room = self.max_length - 2
+        # The responses of a group share one reference: each distinct reference is tokenized once.
+        references = list(dict.fromkeys(item.reference for item in items))
+        texts = [self._precut(item.response, room) for item in items] + [self._precut(r, room) for r in references]
+        bodies: list[list[int]] = tok(texts, add_special_tokens=False)["input_ids"]
+        reference_ids = dict(zip(references, bodies[len(items):], strict=True))
+        cls, sep = tok.cls_token_id, tok.sep_token_id
         out = []
-        for k in range(len(items)):
-            response, reference = bodies[k], bodies[len(items) + k]
-            truncated = len(response) > room or len(reference) > room
+        for item, response in zip(items, bodies[: len(items)], strict=True):
+            reference = reference_ids[item.reference]
             # Keep the end of each text: a final answer sits at the end of a response.
-            out.append(EncodedPair(
-                response=[cls, *response[len(response) - room:], sep] if len(response) > room
-                else [cls, *response, sep],
-                reference=[cls, *reference[len(reference) - room:], sep] if len(reference) > room
-                else [cls, *reference, sep],
-                truncated=truncated,
-            ))
+            out.append(EncodedPair(response=[cls, *response[max(len(response) - room, 0):], sep],
+                                   reference=[cls, *reference[max(len(reference) - room, 0):], sep],
+                                   truncated=len(response) > room or len(reference) > room))
         return out
+
+    def _precut(self, text: str, room: int) -> str:
+        """``text`` cut to about its last ``room`` tokens before tokenizing (the same tokens survive)."""
+        tok = self._tokenizer
+        return keep_ends(text, 0, room, lambda s: len(tok(s, add_special_tokens=False)["input_ids"]))
 
     def forward(self, batch: Sequence[EncodedPair]) -> list[float]:
         rows = [e.response for e in batch]

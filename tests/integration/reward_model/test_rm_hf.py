@@ -245,11 +245,14 @@ def test_checkpoint_without_a_head_is_refused(tmp_path: Path, tiny_llama_rm_dir:
         HFRewardModel(str(tmp_path), device="cpu").load()
 
 
-def test_model_without_a_chat_template_is_refused(tmp_path: Path, tiny_qwen2_rm_dir: Path) -> None:
+def test_model_without_a_chat_template_is_refused_the_chat_layout(tmp_path: Path, tiny_qwen2_rm_dir: Path) -> None:
     shutil.copytree(tiny_qwen2_rm_dir, tmp_path / "rm")
     (tmp_path / "rm" / "chat_template.jinja").unlink()
     with pytest.raises(ValueError, match="no chat template"):
-        HFRewardModel(str(tmp_path / "rm"), device="cpu").load()
+        HFRewardModel(str(tmp_path / "rm"), device="cpu", input_layout="chat").load()
+    auto = HFRewardModel(str(tmp_path / "rm"), device="cpu")
+    auto.load()
+    assert auto.info.input == "pair"  # auto falls back to the text pair (tests/.../test_rm_pair.py)
 
 
 def test_info_lists_the_end_tokens(tiny_qwen2_rm_dir: Path) -> None:

@@ -386,16 +386,66 @@ async def test_request_tokenizing_during_close_is_refused_not_stranded(
     assert batcher.pending == 0
 
 
-async def test_encode_error_reaches_only_its_caller(
-    model: FakeModel, worker: ThreadPoolExecutor
+async def test_an_item_that_cannot_be_tokenized_costs_only_itself(
+    model: FakeModel, worker: ThreadPoolExecutor, observer: RecordingObserver
 ) -> None:
-    batcher = make(model, worker, max_wait_ms=1)
+    batcher = make(model, worker, observer, max_wait_ms=1)
     await batcher.start()
-    with pytest.raises(ValueError):
-        await batcher.submit(["a:notanumber"])
+    scores = await batcher.submit(["a:1", "bad:notanumber", "c:2"])
+    assert [s.status for s in scores] == ["ok", "error", "ok"]
+    assert scores[1].score is None
+    assert [s.score for s in (scores[0], scores[2])] == [value(Enc("a", 1)), value(Enc("c", 2))]
+    assert observer.errors == 1
     assert batcher.pending == 0
     assert (await batcher.submit(["b:1"]))[0].status == "ok"
     await batcher.close()
+    assert "bad" not in [name for batch in model.batches for name in batch]
+
+
+async def test_a_refused_request_leaves_nothing_queued(
+    model: FakeModel, worker: ThreadPoolExecutor, observer: RecordingObserver
+) -> None:
+    """All or nothing: a request the queue cannot hold whole is refused before any of it is queued."""
+    model.gate = threading.Event()
+    batcher = make(model, worker, observer, max_batch_size=2, max_queue=6, max_wait_ms=0)
+    await batcher.start()
+    first = asyncio.create_task(batcher.submit(["a:1", "b:1"]))
+    await asyncio.to_thread(model.started.wait, 5)  # in the forward pass, off the queue
+    waiting = batcher.admit(["c:1", "d:1"])
+    with pytest.raises(QueueFullError):
+        batcher.admit([f"refused{k}:1" for k in range(5)])  # 2 + 5 > 6: none of the 5 may get in
+    assert batcher.pending == 2
+    await asyncio.sleep(0.05)
+    assert batcher.pending == 2
+    model.gate.set()
+    assert len(await first) == 2
+    assert len(await waiting) == 2
+    await batcher.close()
+    assert batcher.pending == 0
+    assert observer.queue_sizes[-1] == 0
+    ran = [name for batch in model.batches for name in batch]
+    assert sorted(ran) == ["a", "b", "c", "d"]
+
+
+async def test_a_withdrawn_request_leaves_the_queue_at_once(
+    model: FakeModel, worker: ThreadPoolExecutor, observer: RecordingObserver
+) -> None:
+    model.gate = threading.Event()
+    batcher = make(model, worker, observer, max_batch_size=1, max_wait_ms=0)
+    await batcher.start()
+    first = asyncio.create_task(batcher.submit(["first:1"]))
+    await asyncio.to_thread(model.started.wait, 5)
+    gone = batcher.admit([f"gone{k}:1" for k in range(5)])
+    await asyncio.sleep(0.05)  # tokenized and queued behind the blocked batch
+    assert batcher.pending == 5
+    gone.cancel()
+    await asyncio.sleep(0)
+    assert batcher.pending == 0
+    assert observer.queue_sizes[-1] == 0
+    model.gate.set()
+    await first
+    await batcher.close()
+    assert [name for batch in model.batches for name in batch] == ["first"]
 
 
 def test_limits_are_validated() -> None:

@@ -29,8 +29,9 @@ class Enc:
 class FakeEncoder:
     """Encodes a response as its characters' code points; ``!`` in it marks the item truncated."""
 
-    def __init__(self, max_length: int = 4096) -> None:
+    def __init__(self, max_length: int = 4096, input_layout: str = "chat") -> None:
         self.max_length = max_length
+        self.input_layout = input_layout
         self.loaded = False
 
     def load_tokenizer(self) -> None:
@@ -313,3 +314,12 @@ def test_settings_need_a_model_and_logits_for_a_remote_engine() -> None:
     with pytest.raises(ValueError, match="http:// or https://"):
         Settings(rm_url="engine-a:8000", rm_model=MODEL)
     assert Settings(rm_url=f" {A}/, {B} ", rm_model=MODEL).rm_url_list == [A, B]
+
+
+async def test_a_text_pair_rm_is_refused_at_start(engines: Engines) -> None:
+    # A text-pair RM reads segment ids as well; token ids alone would score something it was not trained on.
+    config = RemoteConfig(urls=(A,), served_model=MODEL, backoff_s=0.0, health_interval_s=3600)
+    rm = RemoteRewardModel(MODEL, FakeEncoder(input_layout="pair"), config, transport=httpx.MockTransport(engines))
+    with pytest.raises(ValueError, match="unset HERO_RM_URL"):
+        await rm.start()
+    await rm.close()

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import sympy
 
+from hero_service.verifier.exact import exact_rational
 from hero_service.verifier.extract import reference_answer
 from hero_service.verifier.literal import (
     NumberLiteral,
@@ -26,7 +27,7 @@ from hero_service.verifier.literal import (
     parse_literal,
     rounds_to,
 )
-from hero_service.verifier.parse import UnparsableError, screen_text, to_sympy
+from hero_service.verifier.parse import MAX_DIGITS, UnparsableError, screen_text, to_sympy
 from hero_service.verifier.structure import (
     Node,
     Scalar,
@@ -34,6 +35,8 @@ from hero_service.verifier.structure import (
     Union,
     based_number,
     choice_letter,
+    choice_letters,
+    is_clock_time,
     normalize_with_unit,
     plain_text,
     split,
@@ -72,7 +75,7 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
             ref = f"({ref})\\cdot\\frac{{\\pi}}{{180}}"
         else:
             ans = f"({ans})\\cdot\\frac{{\\pi}}{{180}}"
-    ref, ans = _final_value(ref, computation=False), _final_value(ans, computation=True)
+    ref, ans = _final_value(ref, computation=True), _final_value(ans, computation=True)
     if not ref:
         raise UnparsableError("empty reference")
     if not ans:
@@ -83,7 +86,8 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
     if letter is not None:
         given = choice_letter(ans, leading=True)
         if given is not None:
-            return given == letter
+            # "(B) or (D)" hedges: a second choice letter makes the answer wrong whatever the first is.
+            return given == letter and len(choice_letters(ans)) == 1
     words = plain_text(ref)
     if words is not None:
         return plain_text(ans) == words
@@ -92,7 +96,7 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
     fast = fast_verdict(ref, ans, policy)
     if fast is not None:
         return fast
-    return _Comparer(policy, parse_literal(ref)).nodes(split(ref), split(ans))
+    return _Comparer(policy, parse_literal(ref)).compare(split(ref), split(ans))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +139,11 @@ def _unname(text: str, other: str) -> str:
     return value if value is not None else text
 
 
+_NUMERIC_COMMANDS = re.compile(r"\\(?:[dt]?frac|[dt]?binom|sqrt|cdot|times|div|left|right)(?![a-zA-Z])")
+_LETTER = re.compile(r"[A-Za-z]")
+_PRIME = re.compile(r"'|\\prime(?![a-zA-Z])")
+
+
 def _final_value(answer: str, *, computation: bool) -> str:
     """A worked chain ``x = 5+6 = 11`` answers its last link and ``1/3 \\approx 0.33`` its exact part;
     an answer (``computation``) written as ``2+3 = 5`` answers its right side."""
@@ -146,8 +155,10 @@ def _final_value(answer: str, *, computation: bool) -> str:
     links = split_top(answer, "=")
     if len(links) > 2:
         return links[-1]
-    # "2+3 = 5": a left side with no letters is a computation, not a name or an equation.
-    if computation and len(links) == 2 and links[1] and not re.search(r"[A-Za-z]", links[0].replace("\\frac", "")):
+    # "2+3 = 5", "\\binom{6}{3} = 20": numbers on both sides are a computation and its value; "1 = x"
+    # or "7 = 11a+c" stay equations.
+    if (computation and len(links) == 2 and links[1] and not _LETTER.search(_NUMERIC_COMMANDS.sub("", links[0]))
+            and not _LETTER.search(_NUMERIC_COMMANDS.sub("", links[1]).replace("\\pi", ""))):
         return links[1]
     return answer
 
@@ -164,10 +175,21 @@ class _Comparer:
 
     # --- shapes ---------------------------------------------------------------------------------
 
+    def compare(self, gold: Node, pred: Node) -> bool:
+        """``nodes``, after one check on the whole answer: conditions on a renamed free variable
+        (``1 < 2y \\le 3`` for ``1 < 2x \\le 3``) describe another set, though sympy solves both to the
+        same interval."""
+        g_names, p_names = _condition_names(gold), _condition_names(pred)
+        if g_names and p_names and g_names != p_names:
+            return False
+        return self.nodes(gold, pred)
+
     def nodes(self, gold: Node, pred: Node) -> bool:
         if isinstance(gold, Scalar) and isinstance(pred, Scalar):
             return self.scalars(gold, pred)
         if isinstance(gold, Seq) and isinstance(pred, Seq):
+            if self._is_ratio(gold) and self._is_ratio(pred):
+                return self.ratios(gold, pred)
             return self.seqs(gold, pred)
         if isinstance(gold, Union) and isinstance(pred, Union):
             return _matching(gold.parts, pred.parts, self.nodes)
@@ -184,6 +206,23 @@ class _Comparer:
             return False
         return all(self.nodes(g, p) for g, p in zip(gold.items, pred.items, strict=True))
 
+    def _is_ratio(self, node: Node) -> bool:
+        """A ratio read as a fraction: policy ``ratio="fraction"``, and not a clock time."""
+        return (isinstance(node, Seq) and node.kind == "ratio" and self.policy.ratio == "fraction"
+                and not is_clock_time(node))
+
+    def ratios(self, gold: Seq, pred: Seq) -> bool:
+        """``2:4`` is ``1:2``: the same number of parts, proportional by one positive factor."""
+        if len(gold.items) != len(pred.items) or len(gold.items) > _MAX_ITEMS:
+            return False
+        g_parts, p_parts = [self.value_of(i) for i in gold.items], [self.value_of(i) for i in pred.items]
+        if not all(isinstance(v, sympy.Expr) for v in g_parts + p_parts):
+            return self.seqs(gold, pred)
+        g0, p0 = g_parts[0], p_parts[0]
+        assert isinstance(g0, sympy.Expr) and isinstance(p0, sympy.Expr)
+        return all(self.exprs(g * p0, p * g0) for g, p in zip(g_parts[1:], p_parts[1:], strict=True)) and (
+            self.exprs(g0 / g_parts[1], p0 / p_parts[1]) if g_parts[1] != 0 and p_parts[1] != 0 else False)
+
     def mixed(self, gold: Node, pred: Node) -> bool:
         gold_value, pred_value = self.value_of(gold), self.value_of(pred)
         if gold_value is None or pred_value is None:
@@ -194,6 +233,11 @@ class _Comparer:
         """A sympy value, a sympy set (intervals, unions, ``\\{\\}``) or an ordered ``_Tuple``."""
         if isinstance(node, Scalar):
             return self.sympy_of(node)
+        if self._is_ratio(node) and len(node.items) == 2:  # type: ignore[union-attr]
+            top, bottom = (self.value_of(i) for i in node.items)  # type: ignore[union-attr]
+            if isinstance(top, sympy.Expr) and isinstance(bottom, sympy.Expr) and bottom != 0:
+                return top / bottom
+            return None
         if isinstance(node, Union):
             parts = [self.as_set(self.value_of(p)) for p in node.parts]
             return None if any(p is None for p in parts) else sympy.Union(*parts)
@@ -220,6 +264,8 @@ class _Comparer:
         if self.policy.assignment:
             gold = Scalar(_unname(gold.latex, pred.latex), gold.percent)
             pred = Scalar(_unname(pred.latex, gold.latex), pred.percent)
+        if len(_PRIME.findall(gold.latex)) != len(_PRIME.findall(pred.latex)):
+            return False  # E' is another point than E; f'' another function than f' (the parser drops primes)
         g, p = to_sympy(gold.latex), to_sympy(pred.latex)
         if gold.percent == pred.percent:
             return self.values(g, p)
@@ -352,6 +398,11 @@ class _Comparer:
 
     def numbers(self, a: sympy.Basic, b: sympy.Basic, *, approximate: bool) -> bool:
         """``approximate``: the answer was written with decimals, so it may not claim a rounded gold."""
+        exact_a, exact_b = exact_rational(a), exact_rational(b)
+        if exact_a is not None and exact_b is not None:
+            # 3^{80}+1 vs 3^{80}: exact sides never meet a float tolerance.
+            a, b = sympy.Rational(exact_a.numerator, exact_a.denominator), sympy.Rational(
+                exact_b.numerator, exact_b.denominator)
         if a.is_Rational and b.is_Rational:
             if a == b:
                 return True
@@ -359,7 +410,13 @@ class _Comparer:
         va, vb = _evaluate(a), _evaluate(b)
         if va is None or vb is None:
             return bool(a.equals(b))
-        if _close(va, vb):
+        digits = _magnitude(va, vb)
+        if digits > _PRECISION // 2:
+            # e^{100}+1 vs e^{100}: enough digits to see the units place, then an absolute tolerance.
+            va, vb = _evaluate(a, _PRECISION + digits), _evaluate(b, _PRECISION + digits)
+            if va is None or vb is None:
+                return False
+        if _close(va, vb, absolute=True):
             return True
         if approximate:
             return self._approximates(a, va, b)
@@ -368,6 +425,8 @@ class _Comparer:
     def _approximates(self, gold: sympy.Basic, gold_value: sympy.Basic, pred: sympy.Basic) -> bool:
         """Policy ``approximate_digits`` (see ``literal.approximates``) for a symbolic gold."""
         if self.pred_decimals is None or not pred.is_Rational or not gold_value.is_real:
+            return False
+        if gold.is_Rational and not self.policy.approximate_rationals:
             return False
         written = NumberLiteral(Fraction(int(pred.p), int(pred.q)), self.pred_decimals)
         gold_fraction = Fraction(int(gold.p), int(gold.q)) if gold.is_Rational else Fraction(str(gold_value))
@@ -429,6 +488,22 @@ class _Comparer:
             if agreed >= _SPOT_POINTS:
                 return True
         return False
+
+
+_CONDITIONS = (sympy.And, sympy.Or, sympy.Unequality, sympy.StrictGreaterThan, sympy.StrictLessThan,
+               sympy.GreaterThan, sympy.LessThan)
+
+
+def _condition_names(node: Node) -> frozenset[str]:
+    """Variable names of the inequalities in an answer (an unreadable part contributes none)."""
+    if isinstance(node, Scalar):
+        try:
+            value = to_sympy(node.latex)
+        except UnparsableError:
+            return frozenset()
+        return _names(value) if isinstance(value, _CONDITIONS) else frozenset()
+    parts = node.parts if isinstance(node, Union) else node.items
+    return frozenset().union(*(_condition_names(p) for p in parts))
 
 
 def _matching(golds: Sequence[_T], preds: Sequence[_T], same: Callable[[_T, _T], bool]) -> bool:
@@ -529,10 +604,10 @@ def _names(expr: sympy.Basic) -> frozenset[str]:
     return frozenset(s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol))
 
 
-def _evaluate(expr: sympy.Basic) -> sympy.Basic | None:
-    """A finite number to 50 digits, or None."""
+def _evaluate(expr: sympy.Basic, digits: int = _PRECISION) -> sympy.Basic | None:
+    """A finite number to ``digits`` (default 50) digits, or None."""
     try:
-        value = expr.evalf(_PRECISION)
+        value = expr.evalf(digits)
     except (TypeError, ValueError, ArithmeticError, AttributeError):
         return None
     if not value.is_number or value.has(sympy.zoo, sympy.nan) or not value.is_finite:
@@ -540,9 +615,21 @@ def _evaluate(expr: sympy.Basic) -> sympy.Basic | None:
     return value
 
 
-def _close(a: sympy.Basic, b: sympy.Basic) -> bool:
+def _close(a: sympy.Basic, b: sympy.Basic, *, absolute: bool = False) -> bool:
+    """Relative tolerance; with ``absolute`` the tolerance stops growing above magnitude 1, so that
+    two numbers (not functions at sample points) differing by 1 in the units place stay apart."""
     diff = abs(a - b)
     scale = max(abs(a), abs(b))
     if scale == 0:
         return True
+    if absolute:
+        scale = min(scale, sympy.S.One)
     return bool(diff <= _REL_TOL * scale)
+
+
+def _magnitude(*values: sympy.Basic) -> int:
+    """Decimal digits before the point of the largest of ``values`` (0 below 1), capped by the parse screen."""
+    largest = max(abs(v) for v in values)
+    if largest < 1:
+        return 0
+    return min(int(sympy.floor(sympy.log(largest, 10))) + 1, MAX_DIGITS)

@@ -127,5 +127,6 @@ def fast_verdict(reference: str, answer: str, policy: VerifierPolicy) -> bool | 
     if policy.rounded_reference and ref_lit.decimals and ans_lit.decimals is None:
         return rounds_to(ans_lit.value, ref_lit, value_is_exact=True)
     if ref_lit.decimals is None and ans_lit.decimals:
-        return approximates(ans_lit, ref_lit.value, exact_gold=True, min_digits=policy.approximate_digits)
+        return policy.approximate_rationals and approximates(
+            ans_lit, ref_lit.value, exact_gold=True, min_digits=policy.approximate_digits)
     return False

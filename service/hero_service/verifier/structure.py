@@ -54,6 +54,7 @@ _TRAILING_UNIT = re.compile(
 _TRAILING_WORD = re.compile(r"^([-+]?[\d.,/]+)\s+([A-Za-z][A-Za-z. ]{0,30}(?:\^\{?[23]\}?)?)$")
 _CHOICE = re.compile(r"^\(?([A-Ja-j])\)?$")
 _LEADING_CHOICE = re.compile(r"^\(?([A-Ja-j])(?:\)|\.|:|$)")
+_PAREN_CHOICE = re.compile(r"\(([A-J])\)")
 _WORDS = re.compile(r"^[A-Za-z][A-Za-z .,'-]*$")
 # LaTeX takes one token as an unbraced argument: ``\frac12`` is 1/2 and ``\sqrt2x`` is sqrt(2)*x.
 _BARE_ARGS = (
@@ -178,6 +179,14 @@ def choice_letter(text: str, *, leading: bool = False) -> str | None:
     return match.group(1).upper() if match else None
 
 
+def choice_letters(text: str) -> set[str]:
+    """Every choice letter an answer names: ``(B), (D)`` and ``B, D`` give two."""
+    unwrapped = _TEXT_WRAP.sub(lambda m: m.group(1), text)
+    letters = {m.upper() for m in _PAREN_CHOICE.findall(unwrapped)}
+    letters |= {c.upper() for c in (choice_letter(p) for p in split_top(unwrapped, ",")) if c}
+    return letters
+
+
 def strip_name(text: str) -> str | None:
     """``(p,q) = (3,2)`` -> ``(3,2)`` when the left side only names the answer (letters, subscripts,
     ``f(x)``, ``|AB|``, ``\\frac{NO}{BO}``, ``V_1:V_2``); None when there is no such name."""
@@ -214,6 +223,17 @@ def split(text: str) -> Node:
     if len(ratio) > 1:
         return Seq("ratio", tuple(_item(p) for p in ratio))
     return _scalar(text)
+
+
+_CLOCK = re.compile(r"^(?:[01]?\d|2[0-4])$")
+
+
+def is_clock_time(node: Seq) -> bool:
+    """``4:30``, ``12:05``: two integer parts, an hour and a two-digit minute; these never read as fractions."""
+    if len(node.items) != 2 or not all(isinstance(i, Scalar) for i in node.items):
+        return False
+    hour, minute = (i.latex.strip() for i in node.items if isinstance(i, Scalar))
+    return bool(_CLOCK.match(hour)) and len(minute) == 2 and minute.isdigit() and int(minute) < 60
 
 
 def _item(text: str) -> Node:

@@ -446,15 +446,21 @@ class _Comparer:
     def spot_check(self, a: sympy.Basic, b: sympy.Basic) -> bool:
         """Equal at random points (60-digit floats), else fall back to simplify. Positive points
         decide; negative points count only where both sides are real there, so |x| differs from x
-        while sqrt(1/n) still equals 1/sqrt(n)."""
+        while sqrt(1/n) still equals 1/sqrt(n); where both are complex they must agree up to conjugation."""
         symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
         rng = random.Random(len(symbols))
         agreed = 0
+        logs = a.has(sympy.log) or b.has(sympy.log)
         for attempt in range(_SPOT_POINTS * 3):
             negative = attempt % 3 == 2
             point = _random_point(symbols, rng, negative=negative)
             va, vb = _evaluate(a.xreplace(point)), _evaluate(b.xreplace(point))
-            if va is None or vb is None or (negative and not (va.is_real and vb.is_real)):
+            if va is None or vb is None:
+                continue
+            if negative and not (va.is_real and vb.is_real):
+                # Log rules (log(x^y) = y log x) shift the branch by 2*pi*i*k/ln(base): not compared.
+                if not (va.is_real or vb.is_real or logs) and not _same_up_to_branch(va, vb):
+                    return False
                 continue
             if not _close(va, vb):
                 return False
@@ -625,6 +631,13 @@ def _close(a: sympy.Basic, b: sympy.Basic, *, absolute: bool = False) -> bool:
     if absolute:
         scale = min(scale, sympy.S.One)
     return bool(diff <= _REL_TOL * scale)
+
+
+def _same_up_to_branch(a: sympy.Basic, b: sympy.Basic) -> bool:
+    """Two complex values of power expressions at a point off their real domain: the accepted
+    convention differs there by the branch of a root (conjugates: sqrt(1/n), 1/sqrt(n));
+    (a^b)^c and a^{bc} differ by another phase."""
+    return bool(_close(a, b) or _close(a, sympy.conjugate(b)))
 
 
 def _magnitude(*values: sympy.Basic) -> int:

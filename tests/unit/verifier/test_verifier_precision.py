@@ -28,7 +28,8 @@ SAME = [
     ("\\frac{30!}{28!}", "870"), ("\\binom{40}{20}", "137846528820"), ("e^{100}+1", "1+e^{100}"),
     ("\\sqrt{2}^{200}", "2^{100}"), ("10^{40}\\pi", "\\pi\\cdot 10^{40}"), ("(2^3)^2", "2^6"),
     ("E", "E"), ("f'(x) = 2x", "f'(x)=2x"), ("B", "(B)"), ("B", "\\text{(B) } 12"),
-    ("1<2x \\le 3", "\\frac12 < x \\le \\frac32"), ("x<-2 \\text{ or } x>3", "(-\\infty,-2)\\cup(3,\\infty)"),
+    ("1<2x \\le 3", "\\frac12 < x \\le \\frac32"), ("(x^3)^{1/2}", "x^{3/2}"), ("\\log(x^y)", "y\\log x"),
+    ("a^{b+c}", "a^b a^c"), ("x<-2 \\text{ or } x>3", "(-\\infty,-2)\\cup(3,\\infty)"),
 ]
 NEAR_MISSES = [
     # exact sides compare exactly, at any magnitude
@@ -36,6 +37,8 @@ NEAR_MISSES = [
     ("2^{100}", "1267650600228229401496703205377"), ("\\binom{40}{20}", "137846528821"),
     ("\\frac{1}{3^{80}}", "\\frac{1}{3^{80}+1}"), ("e^{100}", "e^{100}+1"), ("\\pi^{80}", "\\pi^{80}+1"),
     ("10^{40}\\pi", "10^{40}\\pi+1"),
+    # power of a power: (a^b)^c is a^{bc} only for a > 0
+    ("a^{bc}", "(a^b)^c"), ("(a^b)^c", "a^{bc}"), ("(x^a)^b", "x^{ab}"),
     # a prime makes another point or function
     ("E", "E'"), ("E'", "E"), ("f'(x) = 2x", "f''(x) = 2x"),
     # hedged choices

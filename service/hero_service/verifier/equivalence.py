@@ -27,7 +27,9 @@ from hero_service.verifier.literal import (
     parse_literal,
     rounds_to,
 )
+from hero_service.verifier.notation import to_latex
 from hero_service.verifier.parse import MAX_DIGITS, UnparsableError, screen_text, to_sympy
+from hero_service.verifier.qualifiers import negated, strip_qualifiers
 from hero_service.verifier.structure import (
     Node,
     Scalar,
@@ -49,6 +51,7 @@ _T = TypeVar("_T")
 _PRECISION = 50
 _REL_TOL = sympy.Float("1e-30", _PRECISION)
 _SPOT_POINTS = 4
+_VANISHED_BITS = 8
 _MAX_ITEMS = 48
 _RELATIONS = (sympy.Equality, sympy.And, sympy.Unequality, sympy.StrictGreaterThan, sympy.StrictLessThan,
               sympy.GreaterThan, sympy.LessThan)
@@ -60,8 +63,14 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
     fast = fast_verdict(reference, answer, policy)
     if fast is not None:
         return fast
+    reference, answer = to_latex(reference), to_latex(answer)
     screen_text(reference, policy.max_answer_chars)
     screen_text(answer, policy.max_answer_chars)
+    qualified_ref, qualified_ans = strip_qualifiers(reference), strip_qualifiers(answer)
+    reference, answer = qualified_ref.text, qualified_ans.text
+    integer_parameter = qualified_ref.integer_parameter or qualified_ans.integer_parameter
+    if negated(answer) != negated(reference):
+        return False  # "x = 0 for no real x" is not "x = 0 for every real x", whatever the math reads
     based = _compare_based(reference, answer)
     if based is not None:
         return based
@@ -96,7 +105,7 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
     fast = fast_verdict(ref, ans, policy)
     if fast is not None:
         return fast
-    return _Comparer(policy, parse_literal(ref)).compare(split(ref), split(ans))
+    return _Comparer(policy, parse_literal(ref), integer_parameter=integer_parameter).compare(split(ref), split(ans))
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +175,11 @@ def _final_value(answer: str, *, computation: bool) -> str:
 class _Comparer:
     """One gold-vs-answer comparison; holds the policy and the gold's written form."""
 
-    def __init__(self, policy: VerifierPolicy, reference_literal: NumberLiteral | None) -> None:
+    def __init__(self, policy: VerifierPolicy, reference_literal: NumberLiteral | None, *,
+                 integer_parameter: bool = False) -> None:
         self.policy = policy
+        self.integer_parameter = integer_parameter
+        """A qualifier (``k \\in \\mathbb{Z}``) made a letter an integer parameter, free to be renamed."""
         self.ref_decimals = reference_literal.decimals if reference_literal is not None else None
         self.ref_value = reference_literal.value if reference_literal is not None else None
         self.pred_decimals: int | None = None
@@ -191,7 +203,7 @@ class _Comparer:
             if self._is_ratio(gold) and self._is_ratio(pred):
                 return self.ratios(gold, pred)
             return self.seqs(gold, pred)
-        if isinstance(gold, Union) and isinstance(pred, Union):
+        if isinstance(gold, Union) and isinstance(pred, Union) and not (gold.bound or pred.bound):
             return _matching(gold.parts, pred.parts, self.nodes)
         # Mixed shapes: a vector vs a tuple, an inequality vs an interval, ``\pm`` vs a list.
         return self.mixed(gold, pred)
@@ -321,6 +333,9 @@ class _Comparer:
         return _matching(g_parts, p_parts, self.interval)
 
     def as_set(self, value: object) -> sympy.Set | None:
+        if isinstance(value, sympy.Complement | sympy.Intersection):
+            # \\mathbb{R} \\setminus \\{1\\} arrives unevaluated; as intervals it compares part by part.
+            value = type(value)(*value.args)
         if isinstance(value, sympy.Set):
             return value
         if isinstance(value, _Tuple):
@@ -374,6 +389,9 @@ class _Comparer:
             g_name, p_name = _assigned_symbol(g), _assigned_symbol(p)
             if g_name == p_name or _same_function(g_name, p_name, g_value):
                 return self.exprs(g_value, p_value)
+            renamed = _bound_arguments(g_name, p_name, p_value)
+            if renamed is not None:
+                return self.exprs(g_value, renamed)
         return self.proportional(g.lhs - g.rhs, p.lhs - p.rhs, positive=False)
 
     def inequality(self, g: tuple[sympy.Expr, bool], p: tuple[sympy.Expr, bool]) -> bool:
@@ -391,10 +409,24 @@ class _Comparer:
         a, b = _exact(a), _exact(b)
         if a == b:
             return True
+        b = self._renamed_parameter(a, b)
         if not _names(a) and not _names(b):
             return self.numbers(a, b, approximate=approximate)
         # Symbols present on one side only are allowed: sin^2 x + cos^2 x is the constant 1.
         return self.spot_check(a, b)
+
+    def _renamed_parameter(self, gold: sympy.Basic, pred: sympy.Basic) -> sympy.Basic:
+        """``\\frac{\\pi}{2}+m\\pi`` for ``\\frac{\\pi}{2}+k\\pi``: one integer parameter, named differently.
+        A parameter is a letter a qualifier declared an integer (``k \\in \\mathbb{Z}``), or k, m, n
+        next to pi in both answers (a periodic family); any other renamed letter is a free variable."""
+        only_gold = [s for s in gold.free_symbols - pred.free_symbols if isinstance(s, sympy.Symbol)]
+        only_pred = [s for s in pred.free_symbols - gold.free_symbols if isinstance(s, sympy.Symbol)]
+        if len(only_gold) != 1 or len(only_pred) != 1:
+            return pred
+        periodic = gold.has(sympy.pi) and pred.has(sympy.pi) and {only_gold[0].name, only_pred[0].name} <= set("kmn")
+        if not (self.integer_parameter or periodic):
+            return pred
+        return pred.xreplace({only_pred[0]: only_gold[0]})
 
     def numbers(self, a: sympy.Basic, b: sympy.Basic, *, approximate: bool) -> bool:
         """``approximate``: the answer was written with decimals, so it may not claim a rounded gold."""
@@ -508,6 +540,8 @@ def _condition_names(node: Node) -> frozenset[str]:
         except UnparsableError:
             return frozenset()
         return _names(value) if isinstance(value, _CONDITIONS) else frozenset()
+    if isinstance(node, Union) and node.bound:
+        return frozenset()  # the variable of a set-builder is bound
     parts = node.parts if isinstance(node, Union) else node.items
     return frozenset().union(*(_condition_names(p) for p in parts))
 
@@ -581,6 +615,24 @@ def _same_function(a: sympy.Basic | None, b: sympy.Basic | None, value: sympy.Ba
         sorted(value.free_symbols, key=str))
 
 
+def _bound_arguments(g_name: sympy.Basic | None, p_name: sympy.Basic | None, p_value: sympy.Basic
+                     ) -> sympy.Basic | None:
+    """``g(s) = 3s`` read with the gold's argument names (``g(t) = 3t``): a function's arguments are
+    bound. None unless both name the same function with distinct plain-symbol arguments."""
+    calls = (g_name, p_name)
+    if not all(isinstance(c, sympy.core.function.AppliedUndef) for c in calls):
+        return None
+    assert g_name is not None and p_name is not None
+    g_args, p_args = g_name.args, p_name.args
+    if g_name.func != p_name.func or len(g_args) != len(p_args) or len(set(g_args)) != len(g_args) or len(
+            set(p_args)) != len(p_args) or not all(isinstance(a, sympy.Symbol) for a in g_args + p_args):
+        return None
+    # Renaming s -> t must not capture a t that the answer already uses freely.
+    if (set(g_args) - set(p_args)) & p_value.free_symbols:
+        return None
+    return p_value.xreplace(dict(zip(p_args, g_args, strict=True)))
+
+
 def _assigned_value(eq: sympy.Equality) -> sympy.Basic | None:
     """``x = 5`` -> 5 (either side may hold the lone symbol); None when not an assignment."""
     symbol = _assigned_symbol(eq)
@@ -618,7 +670,10 @@ def _evaluate(expr: sympy.Basic, digits: int = _PRECISION) -> sympy.Basic | None
         return None
     if not value.is_number or value.has(sympy.zoo, sympy.nan) or not value.is_finite:
         return None
-    return value
+    # evalf marks a part with no significant digit left (sin(2*pi) -> -0.e-118) by a precision of a
+    # few bits: that part is zero, unlike a true tiny value (2^-400 keeps its full precision).
+    vanished = {f: sympy.S.Zero for f in value.atoms(sympy.Float) if getattr(f, "_prec", 53) < _VANISHED_BITS}
+    return value.xreplace(vanished) if vanished else value
 
 
 def _close(a: sympy.Basic, b: sympy.Basic, *, absolute: bool = False) -> bool:

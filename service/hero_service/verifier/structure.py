@@ -36,6 +36,8 @@ _RENAMES = (("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("\\dbinom", "\\binom"
             ("{,}", ","), ("!=", "\\ne "), ("\\lbrace", "\\{"), ("\\rbrace", "\\}"), ("\\leqslant", "\\leq"),
             ("\\geqslant", "\\geq"), ("\\neq", "\\ne"), ("−", "-"), ("\\infin", "\\infty"),
             ("\\emptyset", "\\varnothing"), ("\\langle", "("), ("\\rangle", ")"))
+# ``f^{-1}(x)`` names the inverse function; the grammar reads a call only on a plain (subscripted) name.
+_INVERSE = re.compile(r"(?<![A-Za-z\\])([a-zA-Z])\^\{?\s*-1\s*\}?\s*(?=\()")
 _SHORT_RELATIONS = re.compile(r"\\(le|ge)(?![a-zA-Z])")
 _DEGREE_SIGN = r"(?:\^\s*\{?\s*\\circ\s*\}?|°|\^\s*\{?\s*\\degree\s*\}?|\\degree)"
 _TRAILING_DEGREES = re.compile(rf"\s*{_DEGREE_SIGN}\s*$")
@@ -91,9 +93,11 @@ class Seq:
 
 @dataclass(frozen=True, slots=True)
 class Union:
-    """``A \\cup B \\cup ...`` of intervals or sets."""
+    """``A \\cup B \\cup ...`` of intervals or sets. ``bound``: the set-builder ``\\{x \\mid cond\\}``,
+    whose one part is the condition on a bound variable."""
 
     parts: tuple[Node, ...]
+    bound: bool = False
 
 
 Node = Scalar | Seq | Union
@@ -111,6 +115,7 @@ def normalize_with_unit(text: str, policy: VerifierPolicy) -> tuple[str, str | N
     for old, new in _RENAMES:
         text = text.replace(old, new)
     text = _SHORT_RELATIONS.sub(lambda m: f"\\{m.group(1)}q", text)
+    text = _INVERSE.sub(r"\1_{inv}", text)
     for pattern, replacement in _BARE_ARGS:
         text = pattern.sub(replacement, text)
     if text.startswith("\\boxed{") and text.endswith("}"):
@@ -198,26 +203,34 @@ def strip_name(text: str) -> str | None:
     return sides[1] if name and name.isalpha() and name.isascii() else None
 
 
-def split(text: str) -> Node:
-    """Parse the top-level shape of a normalised answer."""
+def split(text: str, *, top: bool = True) -> Node:
+    """Parse the top-level shape of a normalised answer (``top``: not nested in a list, so a
+    ``\\pm`` tuple may expand there without multiplying with other items)."""
     parts = split_top(text, "\\cup")
     if len(parts) > 1:
-        return Union(tuple(split(p) for p in parts))
+        return Union(tuple(split(p, top=False) for p in parts))
     if text.startswith("\\{") and text.endswith("\\}") and _encloses(text, 2):
         inner = text[2:-2]
-        return Seq("set", tuple(_item(p) for p in split_top(inner, ",") if p.strip() or inner.strip()))
+        builder = _BUILDER.match(inner)
+        if builder is not None:
+            return Union((split(builder.group(1).strip(), top=False),), bound=True)
+        return Seq("set", _items([p for p in split_top(inner, ",") if p.strip() or inner.strip()]))
     if text.startswith("{") and text.endswith("}") and _encloses(text, 1) and len(split_top(text[1:-1], ",")) > 1:
         # ``{1,2}`` typed without backslashes still means a set.
-        return Seq("set", tuple(_item(p) for p in split_top(text[1:-1], ",")))
+        return Seq("set", _items(split_top(text[1:-1], ",")))
     if len(text) >= 2 and text[0] in "([" and text[-1] in ")]" and _encloses(text, 1):
         items = split_top(text[1:-1], ",")
         if len(items) == 1:
             items = split_top(text[1:-1], ";")  # (0;-2;6): semicolons as separators
         if len(items) > 1:
+            tuples = _signed_variants(items) if top else [items]
+            if len(tuples) > 1:  # (\pm 1, \pm 2) is the set of its four tuples
+                return Seq("set", tuple(Seq("bracket", tuple(_item(p) for p in t), text[0], text[-1])
+                                        for t in tuples))
             return Seq("bracket", tuple(_item(p) for p in items), text[0], text[-1])
     items = split_top(text, ",")
     if len(items) > 1:
-        return Seq("bare", tuple(_item(p) for p in items))
+        return Seq("bare", _items(items))
     # Ratios and clock times (7:32, 4:30) compare part by part, in order.
     ratio = split_top(text.replace("\\colon", ":"), ":")
     if len(ratio) > 1:
@@ -236,10 +249,48 @@ def is_clock_time(node: Seq) -> bool:
     return bool(_CLOCK.match(hour)) and len(minute) == 2 and minute.isdigit() and int(minute) < 60
 
 
+# ``\\{x \\mid 0 \\le x < 5\\}``, ``\\{x : ...\\}``, ``\\{x \\in \\mathbb{R} | ...\\}``: one real variable and its
+# condition.
+_BUILDER = re.compile(r"^\s*[a-zA-Z]\s*(?:\\in\s*\\mathbb\s*\{?\s*R\s*\}?\s*)?(?:\\mid|\||:)(?!\|)(.+)$", re.DOTALL)
+_PM = re.compile(r"\\(?:pm|mp)(?![a-zA-Z])")
+MAX_SIGNS = 4
+"""Most ``\\pm`` signs expanded in one list item or tuple (2^4 variants); more are left as written."""
+MAX_EXPANDED = 48
+
+
+def _items(parts: list[str]) -> tuple[Node, ...]:
+    """List items, each ``\\pm`` item expanded into its two values (``\\pm 3, 0`` is ``3, -3, 0``)."""
+    expanded: list[str] = []
+    for part in parts:
+        expanded.extend(variant[0] for variant in _signed_variants([part]))
+    if len(expanded) > MAX_EXPANDED:
+        expanded = parts
+    return tuple(_item(p) for p in expanded)
+
+
+def _signed_variants(parts: list[str]) -> list[list[str]]:
+    """Every choice of sign for the ``\\pm`` in ``parts`` (each sign chosen independently); ``[parts]``
+    when there is none, when ``\\mp`` ties signs together, or past MAX_SIGNS."""
+    signs = sum(len(_PM.findall(p)) for p in parts)
+    if signs == 0 or signs > MAX_SIGNS or any("\\mp" in p for p in parts):
+        return [parts]
+    variants = [parts]
+    for _ in range(signs):
+        nxt: list[list[str]] = []
+        for variant in variants:
+            index = next(i for i, p in enumerate(variant) if _PM.search(p))
+            for sign in ("+", "-"):
+                changed = list(variant)
+                changed[index] = _PM.sub(sign, changed[index], count=1).strip().removeprefix("+").strip()
+                nxt.append(changed)
+        variants = nxt
+    return variants
+
+
 def _item(text: str) -> Node:
     text = text.strip()
     if ("," in text or ";" in text) and text[:1] in "([{" or text.startswith("\\{") or "\\cup" in text:
-        return split(text)
+        return split(text, top=False)
     return _scalar(text)
 
 

@@ -1,0 +1,98 @@
+"""Issue 13 item 2: answer forms the verifier used to miss. Each rule: accepted, rejected, and a near miss."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from hero_service.verifier import VerifierPolicy, VerifyRequest, verify_one
+from hero_service.verifier.equivalence import equivalent
+from hero_service.verifier.notation import to_latex
+from hero_service.verifier.parse import UnparsableError
+from hero_service.verifier.qualifiers import strip_qualifiers
+
+POLICY = VerifierPolicy()
+
+
+def _rejected(gold: str, answer: str) -> bool:
+    with contextlib.suppress(UnparsableError):
+        if equivalent(gold, answer, POLICY):
+            return False
+    return not verify_one(VerifyRequest(gold, f"so the answer is $\\boxed{{{answer}}}$"), POLICY).correct
+
+
+SAME = [
+    # bound variables and parameters
+    ("g(t)=3t", "g(s)=3s"), ("f(x,y)=x-y", "f(a,b)=a-b"), ("x=\\frac{\\pi}{2}+m\\pi", "\\frac{\\pi}{2}+k\\pi"),
+    ("2k+1, k \\in \\mathbb{Z}", "2m+1"), ("x = 2k\\pi \\quad (k \\in \\mathbb{Z})", "x=2n\\pi"),
+    ("f^{-1}(x)=\\sqrt{x-1}+3", "f^{-1}(x) = \\sqrt{x-1}+4-1"), ("g^{-1}(x) = a+b+c", "a+c+b=g^{-1}(x)"),
+    ("f^{-1}(x)=2x", "2x"), ("x=1", "1=x"),
+    # set-builder notation, set differences, unions
+    ("\\{x \\mid 0\\le x<5\\}", "[0,5)"), ("[0,5)", "\\{y : 0 \\le y < 5\\}"),
+    ("\\{x | x<1 \\text{ or } x>2\\}", "(-\\infty,1)\\cup(2,\\infty)"),
+    ("(-\\infty,1)\\cup(1,\\infty)", "\\mathbb{R}\\setminus\\{1\\}"),
+    ("\\{x \\mid x \\ne 1\\}", "\\mathbb{R}\\setminus\\{1\\}"),
+    # \pm inside lists, sets and tuples
+    ("\\{-3,0,3\\}", "\\pm 3, 0"), ("\\pm 3, 0", "\\{-3,0,3\\}"), ("(1,2),(1,-2),(-1,2),(-1,-2)", "(\\pm 1, \\pm 2)"),
+    ("1\\pm\\sqrt2, 5", "5, 1+\\sqrt2, 1-\\sqrt2"),
+    # Unicode, plain text, HTML and display delimiters
+    ("(-\\infty,2]\\cup[5,\\infty)", "(−∞, 2] ∪ [5, ∞)"), ("x \\ge 3", "x ≥ 3"), ("12", "１２"), ("3", "③"),
+    ("300000", "3 × 10^(5)"), ("2^n", "2<sup>n</sup>"), ("x^2+1", "x²+1"), ("\\[ \\frac12 \\]", "0.5"),
+    ("$$5$$", "5"), ("\\(x^2\\)", "x^2"), ("$\\sqrt{2}$", "√2"), ("2\\pi", "2π"),
+    # qualifiers, labels, ordinals, computations
+    ("g(x)=0 \\text{ for every real } x", "g(x)=0"), ("\\text{only } n=1", "n=1"),
+    ("\\text{largest: } 9, \\text{smallest: } 2", "9, 2"), ("3^{\\text{rd}}", "3"), ("21", "21st day"),
+    ("\\dbinom{6}{3} = 20", "20"), ("20", "\\binom{6}{3}=20"), ("0", "\\sin(2\\pi)"),
+    # ratios read as fractions (policy ratio="fraction")
+    ("1:2", "2:4"), ("3:4", "\\frac{3}{4}"),
+]
+NEAR_MISSES = [
+    ("g(t)=3t", "g(s)=3t"), ("g(t)=3t", "h(s)=3s"), ("f(x,y)=x-y", "f(a,b)=b-a"),
+    ("x=\\frac{\\pi}{2}+m\\pi", "\\frac{\\pi}{2}+2k\\pi"), ("2k+1", "2m+1"), ("x^2", "t^2"),
+    ("f^{-1}(x)=2x", "f(x)=2x"), ("f^{-1}(x)=\\sqrt{x-1}+3", "f^{-1}(x)=\\sqrt{x-1}+4"), ("x=1", "1=y"),
+    ("\\{x \\mid 0\\le x<5\\}", "[0,5]"), ("[0,5)", "\\{x | 0 \\le x \\le 5\\}"),
+    ("\\{x | x<1 \\text{ or } x>2\\}", "(-\\infty,1]\\cup(2,\\infty)"),
+    ("(-\\infty,1)\\cup(1,\\infty)", "\\mathbb{R}\\setminus\\{2\\}"),
+    ("\\pm 3, 0", "\\{-3,0\\}"), ("(1,2),(-1,-2)", "(\\pm 1, \\pm 2)"), ("\\pm 3, 0", "3, 0"),
+    ("x\\geq 3", "x ≥ 4"), ("2^{n+1}", "2<sup>n</sup>"), ("x^3", "x²"), ("12", "１３"), ("3", "④"),
+    ("300000", "3 × 10^(6)"), ("(-\\infty,2]\\cup[5,\\infty)", "(−∞, 2) ∪ [5, ∞)"),
+    ("\\text{largest: } 9, \\text{smallest: } 2", "9, 3"), ("21", "22nd"), ("20", "\\binom{6}{3}=21"),
+    ("0", "10^{-60}"), ("g(x)=0 \\text{ for every real } x", "g(x)=1"),
+    ("g(x) = 0 \\text{ for every real } x", "g(x) = 0 \\text{ for no real } x"),
+]
+
+
+@pytest.mark.parametrize(("gold", "answer"), SAME)
+def test_forms_are_accepted(gold: str, answer: str) -> None:
+    assert equivalent(gold, answer, POLICY) is True
+
+
+@pytest.mark.parametrize(("gold", "answer"), NEAR_MISSES)
+def test_near_misses_are_rejected(gold: str, answer: str) -> None:
+    assert _rejected(gold, answer)
+
+
+@pytest.mark.parametrize(
+    ("text", "latex"),
+    [("x ≥ 3", "x \\ge  3"), ("x²", "x^{2}"), ("a₁", "a_{1}"), ("2<sup>n</sup>", "2^{n}"), ("10^(5)", "10^{(5)}"),
+     ("\\[ 5 \\]", "5"), ("$$x$$", "x"), ("$a$ and $b$", "$a$ and $b$"), ("①", "1"), ("（１,２）", "(1,2)")],
+)
+def test_to_latex(text: str, latex: str) -> None:
+    assert to_latex(text) == latex
+
+
+@pytest.mark.parametrize(
+    ("text", "stripped", "integer"),
+    [("\\frac{\\pi}{2}+k\\pi, k \\in \\mathbb{Z}", "\\frac{\\pi}{2}+k\\pi", True),
+     ("x = \\frac{k\\pi}{2} \\text{ for any integer } k", "x = \\frac{k\\pi}{2}", True),
+     ("x=k\\pi \\text{ where } k \\text{ is an integer}", "x=k\\pi", True),
+     ("f(x)=x \\text{ for all } x \\in \\mathbb{R}", "f(x)=x", False),
+     ("x \\in \\mathbb{Z}", "x \\in \\mathbb{Z}", False),  # the whole answer is not a qualifier
+     ("x^2 \\text{ for } x > 0", "x^2 \\text{ for } x > 0", False),  # a domain restriction stays
+     ("g(x)=0 \\text{ for no real } x", "g(x)=0 \\text{ for no real } x", False),  # negated: stays
+     ("min: 3, max: 7", "3, 7", False), ("13th", "13", False), ("11st", "11st", False)],
+)
+def test_strip_qualifiers(text: str, stripped: str, integer: bool) -> None:
+    result = strip_qualifiers(text)
+    assert (result.text, result.integer_parameter) == (stripped, integer)

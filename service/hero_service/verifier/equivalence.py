@@ -486,7 +486,7 @@ class _Comparer:
         for attempt in range(_SPOT_POINTS * 3):
             negative = attempt % 3 == 2
             point = _random_point(symbols, rng, negative=negative)
-            va, vb = _evaluate(a.xreplace(point)), _evaluate(b.xreplace(point))
+            va, vb = _evaluate_at(a, point), _evaluate_at(b, point)
             if va is None or vb is None:
                 continue
             if negative and not (va.is_real and vb.is_real):
@@ -512,7 +512,7 @@ class _Comparer:
         agreed = 0
         for _ in range(_SPOT_POINTS * 2):
             point = _random_point(symbols, rng)
-            v1, v2 = _evaluate(d1.xreplace(point)), _evaluate(d2.xreplace(point))
+            v1, v2 = _evaluate_at(d1, point), _evaluate_at(d2, point)
             if v1 is None or v2 is None or v2 == 0 or v1 == 0:
                 continue
             current = v1 / v2
@@ -660,6 +660,15 @@ def _exact(expr: sympy.Basic) -> sympy.Basic:
 
 def _names(expr: sympy.Basic) -> frozenset[str]:
     return frozenset(s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol))
+
+
+def _evaluate_at(expr: sympy.Basic, point: dict[sympy.Symbol, sympy.Float]) -> sympy.Basic | None:
+    """``expr`` at ``point``; None where it has no value (substituting can already hit a pole: (n-k)!)."""
+    try:
+        substituted = expr.xreplace(point)
+    except (TypeError, ValueError, ArithmeticError):
+        return None
+    return _evaluate(substituted)
 
 
 def _evaluate(expr: sympy.Basic, digits: int = _PRECISION) -> sympy.Basic | None:

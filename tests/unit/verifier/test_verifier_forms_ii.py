@@ -44,6 +44,10 @@ SAME = [
     ("g(x)=0 \\text{ for every real } x", "g(x)=0"), ("\\text{only } n=1", "n=1"),
     ("\\text{largest: } 9, \\text{smallest: } 2", "9, 2"), ("3^{\\text{rd}}", "3"), ("21", "21st day"),
     ("\\dbinom{6}{3} = 20", "20"), ("20", "\\binom{6}{3}=20"), ("0", "\\sin(2\\pi)"),
+    # finite sums and products, binomials, a variable named d
+    ("\\sum_{n=0}^{3} k^n", "1+k+k^2+k^3"), ("\\prod_{k=1}^{3}\\cos(kx)", "\\cos x\\cos(2x)\\cos(3x)"),
+    ("\\sum_{k=1}^{100} k", "5050"), ("\\sum_{i=1}^{10}\\sum_{j=1}^{10} ij", "3025"), ("\\prod_{k=1}^{20} k", "20!"),
+    ("\\binom{n}{k}", "\\frac{n!}{k!(n-k)!}"), ("\\frac{d}{240}+4", "4+\\frac{1}{240}d"),
     # ratios read as fractions (policy ratio="fraction")
     ("1:2", "2:4"), ("3:4", "\\frac{3}{4}"),
 ]
@@ -58,7 +62,10 @@ NEAR_MISSES = [
     ("x\\geq 3", "x ≥ 4"), ("2^{n+1}", "2<sup>n</sup>"), ("x^3", "x²"), ("12", "１３"), ("3", "④"),
     ("300000", "3 × 10^(6)"), ("(-\\infty,2]\\cup[5,\\infty)", "(−∞, 2) ∪ [5, ∞)"),
     ("\\text{largest: } 9, \\text{smallest: } 2", "9, 3"), ("21", "22nd"), ("20", "\\binom{6}{3}=21"),
-    ("0", "10^{-60}"), ("g(x)=0 \\text{ for every real } x", "g(x)=1"),
+    ("0", "10^{-60}"), ("\\sum_{n=0}^{3} k^n", "1+k+k^2"), ("\\sum_{k=1}^{100} k", "5051"),
+    ("\\sum_{i=1}^{10}\\sum_{j=1}^{10} ij", "3026"), ("\\binom{n}{k}", "\\frac{n!}{k!(n-k+1)!}"),
+    ("\\sum_{k=1}^{n} k^2", "\\frac{n(n+1)(2n+1)}{6}"),  # a symbolic range: unparsable
+    ("g(x)=0 \\text{ for every real } x", "g(x)=1"),
     ("g(x) = 0 \\text{ for every real } x", "g(x) = 0 \\text{ for no real } x"),
 ]
 

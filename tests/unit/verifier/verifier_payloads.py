@@ -61,5 +61,11 @@ def hostile_answers() -> list[str]:
         "1st " * 250,
         "1:" * 400 + "1",
         "\\mathbb{R} \\setminus \\{" + ", ".join(str(i) for i in range(150)) + "\\}",
+        "\\sum_{i=1}^{150}\\sum_{j=1}^{150} ij",
+        "\\sum_{k=1}^{200} k^{k}",
+        "\\prod_{k=1}^{200} 10^{200}",
+        "\\prod_{k=1}^{200} (x+k)^{k}",
+        "\\sum_{k=1}^{n} k^{2}",
+        "\\sum_{k=1}^{10^{10^{10}}} k",
         "g(" + ",".join("abcdefghijklmnopqrstuvwxyz") + ")=" + "+".join("abcdefghijklmnopqrstuvwxyz"),
     ]

@@ -52,6 +52,8 @@ _PRECISION = 50
 _REL_TOL = sympy.Float("1e-30", _PRECISION)
 _SPOT_POINTS = 4
 _VANISHED_BITS = 8
+_NOISE = sympy.Float("1e-40", _PRECISION)
+"""Below this a 50-digit value may be rounding noise of a cancellation (see ``_settle_zero``)."""
 _MAX_ITEMS = 48
 _RELATIONS = (sympy.Equality, sympy.And, sympy.Unequality, sympy.StrictGreaterThan, sympy.StrictLessThan,
               sympy.GreaterThan, sympy.LessThan)
@@ -98,7 +100,8 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
             # "(B) or (D)" hedges: a second choice letter makes the answer wrong whatever the first is.
             return given == letter and len(choice_letters(ans)) == 1
     words = plain_text(ref)
-    if words is not None:
+    # "ab" may be a product: a single short token is text only when the answer is text too.
+    if words is not None and not (_SHORT_TOKEN.fullmatch(words) and plain_text(ans) is None):
         return plain_text(ans) == words
     if policy.assignment:
         ref, ans = _unname(ref, ans), _unname(ans, ref)
@@ -150,6 +153,7 @@ def _unname(text: str, other: str) -> str:
 
 _NUMERIC_COMMANDS = re.compile(r"\\(?:[dt]?frac|[dt]?binom|sqrt|cdot|times|div|left|right)(?![a-zA-Z])")
 _LETTER = re.compile(r"[A-Za-z]")
+_SHORT_TOKEN = re.compile(r"[a-z]{2,3}")
 _PRIME = re.compile(r"'|\\prime(?![a-zA-Z])")
 
 
@@ -342,7 +346,8 @@ class _Comparer:
             return value.interval()
         if not (self.policy.interval_inequality and isinstance(value, sympy.Basic) and _is_relation(value)):
             return None
-        relation: sympy.Basic = value
+        # "2x + y <= 4 + y" is a condition on x alone once both sides are brought to one.
+        relation: sympy.Basic = _one_sided(value)
         # "0 < f(x) < 1" describes a range: read the one function value as the variable.
         calls = relation.atoms(sympy.core.function.AppliedUndef)
         if len(calls) == 1:
@@ -489,6 +494,7 @@ class _Comparer:
             va, vb = _evaluate_at(a, point), _evaluate_at(b, point)
             if va is None or vb is None:
                 continue
+            va, vb = _settle_zero(a, va, point), _settle_zero(b, vb, point)
             if negative and not (va.is_real and vb.is_real):
                 # Log rules (log(x^y) = y log x) shift the branch by 2*pi*i*k/ln(base): not compared.
                 if not (va.is_real or vb.is_real or logs) and not _same_up_to_branch(va, vb):
@@ -539,11 +545,23 @@ def _condition_names(node: Node) -> frozenset[str]:
             value = to_sympy(node.latex)
         except UnparsableError:
             return frozenset()
-        return _names(value) if isinstance(value, _CONDITIONS) else frozenset()
+        return _names(_one_sided(value)) if isinstance(value, _CONDITIONS) else frozenset()
     if isinstance(node, Union) and node.bound:
         return frozenset()  # the variable of a set-builder is bound
     parts = node.parts if isinstance(node, Union) else node.items
     return frozenset().union(*(_condition_names(p) for p in parts))
+
+
+def _one_sided(relation: sympy.Basic) -> sympy.Basic:
+    """``a <= b`` as ``a - b <= 0`` (through And/Or), so that a symbol on both sides cancels."""
+    if isinstance(relation, sympy.And | sympy.Or):
+        return relation.func(*(_one_sided(a) for a in relation.args))
+    if isinstance(relation, sympy.core.relational.Relational) and relation.rhs != 0:
+        try:
+            return relation.func(relation.lhs - relation.rhs, 0)
+        except (TypeError, ValueError):
+            return relation
+    return relation
 
 
 def _matching(golds: Sequence[_T], preds: Sequence[_T], same: Callable[[_T, _T], bool]) -> bool:
@@ -662,13 +680,24 @@ def _names(expr: sympy.Basic) -> frozenset[str]:
     return frozenset(s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol))
 
 
-def _evaluate_at(expr: sympy.Basic, point: dict[sympy.Symbol, sympy.Float]) -> sympy.Basic | None:
+def _settle_zero(expr: sympy.Basic, value: sympy.Basic, point: dict[sympy.Symbol, sympy.Float]) -> sympy.Basic:
+    """A value near the working precision's noise floor is 0 if doubling the precision shrinks it
+    accordingly (sqrt(2x sqrt(x^2+1)+2x^2+1) - sqrt(x^2+1) - x); a true tiny value (10^-60) stays."""
+    if value == 0 or abs(value) > _NOISE:
+        return value
+    again = _evaluate_at(expr, {s: sympy.Float(v, 2 * _PRECISION + 10) for s, v in point.items()},
+                         2 * _PRECISION)
+    return sympy.S.Zero if again is not None and abs(again) < _NOISE**2 else value
+
+
+def _evaluate_at(expr: sympy.Basic, point: dict[sympy.Symbol, sympy.Float],
+                 digits: int = _PRECISION) -> sympy.Basic | None:
     """``expr`` at ``point``; None where it has no value (substituting can already hit a pole: (n-k)!)."""
     try:
         substituted = expr.xreplace(point)
     except (TypeError, ValueError, ArithmeticError):
         return None
-    return _evaluate(substituted)
+    return _evaluate(substituted, digits)
 
 
 def _evaluate(expr: sympy.Basic, digits: int = _PRECISION) -> sympy.Basic | None:

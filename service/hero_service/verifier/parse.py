@@ -29,6 +29,8 @@ MAX_FACTORIAL = 10000
 MAX_TOWER = 2
 """``x^{x^x}`` is allowed, ``x^{x^{x^x}}`` is not."""
 
+# A digit or ")" then "(": not an exponent or subscript digit (\sec^2(y) is sec(y)^2).
+_JUXTAPOSED = re.compile(r"(?:(?<=\))|(?<=\d)(?<![\^_]\d))\s*\(")
 _DIGIT_RUN = re.compile(rf"\d{{{MAX_DIGIT_RUN + 1},}}")
 MAX_TERMS = 200
 """Most terms a finite ``\\sum``/``\\prod`` (nested ones multiplied) is expanded into; symbolic ranges are refused."""
@@ -69,6 +71,8 @@ def screen_text(text: str, max_chars: int) -> None:
 @lru_cache(maxsize=4096)
 def to_sympy(latex: str) -> sympy.Basic:
     """One scalar LaTeX answer as a sympy object (expression, relation, set or matrix)."""
+    # The grammar reads "2(3)" and "(2)(3)" as 2+3 (a mixed number); juxtaposition is a product.
+    latex = _JUXTAPOSED.sub(r"\\cdot (", latex)
     try:
         expr = latex2sympy(latex, normalization_config=None, conversion_config=_CONVERSION)
     except (RecursionError, MemoryError):

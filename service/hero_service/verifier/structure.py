@@ -63,6 +63,7 @@ _BARE_ARGS = (
     (re.compile(r"\\frac\s*([0-9a-zA-Z])\s*([0-9a-zA-Z])"), r"\\frac{\1}{\2}"),
     (re.compile(r"\\frac\s*([0-9a-zA-Z])\s*\{"), r"\\frac{\1}{"),
     (re.compile(r"\\frac\s*(\{[^{}]*\})\s*([0-9a-zA-Z])"), r"\\frac\1{\2}"),
+    (re.compile(r"\\sqrt\s*(\[[^\[\]{}]{1,10}\])\s*([0-9a-zA-Z])"), r"\\sqrt\1{\2}"),  # \sqrt[3]8
     (re.compile(r"\\sqrt\s*([0-9a-zA-Z])"), r"\\sqrt{\1}"),
     (re.compile(r"\\sqrt\s*\(([^()]{1,40})\)"), r"\\sqrt{\1}"),  # 4\sqrt(2), a common slip
 )

@@ -48,6 +48,10 @@ SAME = [
     ("\\sum_{n=0}^{3} k^n", "1+k+k^2+k^3"), ("\\prod_{k=1}^{3}\\cos(kx)", "\\cos x\\cos(2x)\\cos(3x)"),
     ("\\sum_{k=1}^{100} k", "5050"), ("\\sum_{i=1}^{10}\\sum_{j=1}^{10} ij", "3025"), ("\\prod_{k=1}^{20} k", "20!"),
     ("\\binom{n}{k}", "\\frac{n!}{k!(n-k)!}"), ("\\frac{d}{240}+4", "4+\\frac{1}{240}d"),
+    # conditions with a symbol on both sides, products written by juxtaposition, roots, cancellations
+    ("2x+y\\le 4+y", "4\\ge 2x"), ("2x+y\\le 4+y", "x+x \\le 2*2"), ("ab", "a*b"), ("2", "\\sqrt [3]8"),
+    ("6", "2(3)"), ("36", "(9)(4)"), ("\\tan^2(y)+1", "\\sec^2(y)"),
+    ("0", "\\sqrt{2x\\sqrt{x^2+1}+2x^2+1}-\\sqrt{x^2+1}-x"),
     # ratios read as fractions (policy ratio="fraction")
     ("1:2", "2:4"), ("3:4", "\\frac{3}{4}"),
 ]
@@ -66,6 +70,9 @@ NEAR_MISSES = [
     ("\\sum_{i=1}^{10}\\sum_{j=1}^{10} ij", "3026"), ("\\binom{n}{k}", "\\frac{n!}{k!(n-k+1)!}"),
     ("\\sum_{k=1}^{n} k^2", "\\frac{n(n+1)(2n+1)}{6}"),  # a symbolic range: unparsable
     ("g(x)=0 \\text{ for every real } x", "g(x)=1"),
+    ("2x+y\\le 4+y", "4\\ge 2y"), ("2x+y\\le 4+y", "4 > 2x"), ("ab", "a+b"), ("3", "\\sqrt[3]8"),
+    ("5", "2(3)"), ("5", "(2)(3)"), ("13", "9(4)"), ("-5", "-2(3)"),
+    ("0", "\\sqrt{2x\\sqrt{x^2+1}+2x^2+1}-\\sqrt{x^2+1}-x+10^{-45}"), ("0", "10^{-60}x"),
     ("g(x) = 0 \\text{ for every real } x", "g(x) = 0 \\text{ for no real } x"),
 ]
 

@@ -46,6 +46,7 @@ from hero_service.verifier.structure import (
     strip_name,
 )
 from hero_service.verifier.verdict import VerifierPolicy
+from hero_service.verifier.wording import text_key
 
 _T = TypeVar("_T")
 _PRECISION = 50
@@ -102,7 +103,8 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
     words = plain_text(ref)
     # "ab" may be a product: a single short token is text only when the answer is text too.
     if words is not None and not (_SHORT_TOKEN.fullmatch(words) and plain_text(ans) is None):
-        return plain_text(ans) == words
+        given = plain_text(ans)
+        return given is not None and (given == words or text_key(given) == text_key(words))
     if policy.assignment:
         ref, ans = _unname(ref, ans), _unname(ans, ref)
     fast = fast_verdict(ref, ans, policy)

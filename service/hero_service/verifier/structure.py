@@ -57,7 +57,7 @@ _TRAILING_WORD = re.compile(r"^([-+]?[\d.,/]+)\s+([A-Za-z][A-Za-z. ]{0,30}(?:\^\
 _CHOICE = re.compile(r"^\(?([A-Ja-j])\)?$")
 _LEADING_CHOICE = re.compile(r"^\(?([A-Ja-j])(?:\)|\.|:|$)")
 _PAREN_CHOICE = re.compile(r"\(([A-J])\)")
-_WORDS = re.compile(r"^[A-Za-z][A-Za-z .,'-]*$")
+_WORDS = re.compile(r"^[A-Za-z][A-Za-z .,'!?;-]*$")
 # LaTeX takes one token as an unbraced argument: ``\frac12`` is 1/2 and ``\sqrt2x`` is sqrt(2)*x.
 _BARE_ARGS = (
     (re.compile(r"\\frac\s*([0-9a-zA-Z])\s*([0-9a-zA-Z])"), r"\\frac{\1}{\2}"),
@@ -175,7 +175,7 @@ def plain_text(text: str) -> str | None:
     unwrapped = _TEXT_WRAP.sub(lambda m: m.group(1), text).strip()
     if "\\" in unwrapped or not _WORDS.match(unwrapped) or len(unwrapped.replace(" ", "")) < 2:
         return None
-    return " ".join(re.sub(r"[.,'-]", " ", unwrapped).lower().split())
+    return " ".join(re.sub(r"[.,'!?;-]", " ", unwrapped).lower().split())
 
 
 def choice_letter(text: str, *, leading: bool = False) -> str | None:

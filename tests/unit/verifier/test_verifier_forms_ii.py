@@ -52,6 +52,9 @@ SAME = [
     ("2x+y\\le 4+y", "4\\ge 2x"), ("2x+y\\le 4+y", "x+x \\le 2*2"), ("ab", "a*b"), ("2", "\\sqrt [3]8"),
     ("6", "2(3)"), ("36", "(9)(4)"), ("\\tan^2(y)+1", "\\sec^2(y)"),
     ("0", "\\sqrt{2x\\sqrt{x^2+1}+2x^2+1}-\\sqrt{x^2+1}-x"),
+    # short text answers: case, articles, punctuation, plurals, filler words
+    ("\\text{every even number}", "even"), ("even", "\\text{every even number}"), ("\\text{Triangles}", "the triangle"),
+    ("\\text{East}", "east!"), ("\\text{Even}", "\\text{even numbers}"), ("\\text{Never}", "\\text{never}"),
     # ratios read as fractions (policy ratio="fraction")
     ("1:2", "2:4"), ("3:4", "\\frac{3}{4}"),
 ]
@@ -70,6 +73,10 @@ NEAR_MISSES = [
     ("\\sum_{i=1}^{10}\\sum_{j=1}^{10} ij", "3026"), ("\\binom{n}{k}", "\\frac{n!}{k!(n-k+1)!}"),
     ("\\sum_{k=1}^{n} k^2", "\\frac{n(n+1)(2n+1)}{6}"),  # a symbolic range: unparsable
     ("g(x)=0 \\text{ for every real } x", "g(x)=1"),
+    ("\\text{every even number}", "odd"), ("\\text{every even number}", "\\text{not even}"),
+    ("even", "\\text{no even number}"), ("\\text{all integers}", "\\text{all numbers}"),
+    ("\\text{not possible}", "\\text{possible}"), ("\\text{possible}", "\\text{not possible}"),
+    ("\\text{the midpoints form a regular hexagon}", "regular hexagon"), ("\\text{yes}", "no"),
     ("2x+y\\le 4+y", "4\\ge 2y"), ("2x+y\\le 4+y", "4 > 2x"), ("ab", "a+b"), ("3", "\\sqrt[3]8"),
     ("5", "2(3)"), ("5", "(2)(3)"), ("13", "9(4)"), ("-5", "-2(3)"),
     ("0", "\\sqrt{2x\\sqrt{x^2+1}+2x^2+1}-\\sqrt{x^2+1}-x+10^{-45}"), ("0", "10^{-60}x"),

@@ -456,7 +456,8 @@ class _Comparer:
             if va is None or vb is None:
                 return False
         if _close(va, vb, absolute=True):
-            return True
+            # Both exact: \\sqrt{2}+10^{-40} is not \\sqrt{2}. evalf resolves the cancellation in a - b.
+            return approximate or _vanishes(sympy.Add(a, -b, evaluate=False))
         if approximate:
             return self._approximates(a, va, b)
         return self._rounded_gold(b, vb)
@@ -680,6 +681,18 @@ def _exact(expr: sympy.Basic) -> sympy.Basic:
 
 def _names(expr: sympy.Basic) -> frozenset[str]:
     return frozenset(s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol))
+
+
+def _vanishes(difference: sympy.Basic) -> bool:
+    """Is an exact constant zero? evalf raises precision through a cancellation and returns a part
+    with no digits left (treated as 0 by ``_evaluate``); a value that survives doubled precision is not 0."""
+    value = _evaluate(difference)
+    if value is None:
+        return False
+    if value == 0:
+        return True
+    again = _evaluate(difference, 2 * _PRECISION)
+    return again is not None and (again == 0 or abs(again) < _NOISE**2 * max(1, abs(value) / _NOISE))
 
 
 def _settle_zero(expr: sympy.Basic, value: sympy.Basic, point: dict[sympy.Symbol, sympy.Float]) -> sympy.Basic:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TypeVar
 
@@ -72,6 +72,12 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
     qualified_ref, qualified_ans = strip_qualifiers(reference), strip_qualifiers(answer)
     reference, answer = qualified_ref.text, qualified_ans.text
     integer_parameter = qualified_ref.integer_parameter or qualified_ans.integer_parameter
+    if qualified_ref.labels or qualified_ans.labels:
+        # "largest: 9, smallest: 2": the labels order the values, so the list compares in order,
+        # and two labelled answers must use the same labels in the same order.
+        if qualified_ref.labels and qualified_ans.labels and qualified_ref.labels != qualified_ans.labels:
+            return False
+        policy = replace(policy, bare_list="ordered")
     if negated(answer) != negated(reference):
         return False  # "x = 0 for no real x" is not "x = 0 for every real x", whatever the math reads
     based = _compare_based(reference, answer)

@@ -39,7 +39,7 @@ _ORDINAL = re.compile(
     r"|(st|nd|rd|th)\b)"
 )
 # "for no real x", "where k is not an integer": a negated qualifier changes the answer; keep it.
-_NEGATION = re.compile(r"\b(?:no|not|none|never|non)\b|n't", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:no|not|none|never)\b|n't", re.IGNORECASE)
 _TEXT_ARGUMENT = re.compile(rf"{_TEXT}([^{{}}]{{0,200}})\}}")
 _INTEGER_WORDS = re.compile(r"integer|whole number", re.IGNORECASE)
 _SUFFIXES = {1: "st", 2: "nd", 3: "rd"}
@@ -51,6 +51,8 @@ class Qualified:
 
     text: str
     integer_parameter: bool = False
+    labels: tuple[str, ...] = ()
+    """The labels removed, in order (``("largest", "smallest")``): they fix the order of the values."""
 
 
 def strip_qualifiers(text: str) -> Qualified:
@@ -73,10 +75,13 @@ def strip_qualifiers(text: str) -> Qualified:
             text = text[: forall.start()].rstrip()
             continue
         break
+    labels: tuple[str, ...] = ()
     if ":" in text:
+        labels = tuple(" ".join(re.sub(r"\\[a-z]+|[^A-Za-z ]", " ", m.group(0)).lower().split())
+                       for m in _LABEL.finditer(text))
         text = _LABEL.sub(lambda m: m.group(1) + (" " if m.group(1) else ""), text).strip()
     text = _ORDINAL.sub(_ordinal, text)
-    return Qualified(text, integer)
+    return Qualified(text, integer, labels)
 
 
 def negated(text: str) -> bool:

@@ -36,8 +36,9 @@ _RENAMES = (("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("\\dbinom", "\\binom"
             ("{,}", ","), ("!=", "\\ne "), ("\\lbrace", "\\{"), ("\\rbrace", "\\}"), ("\\leqslant", "\\leq"),
             ("\\geqslant", "\\geq"), ("\\neq", "\\ne"), ("−", "-"), ("\\infin", "\\infty"),
             ("\\emptyset", "\\varnothing"), ("\\langle", "("), ("\\rangle", ")"))
-# ``f^{-1}(x)`` names the inverse function; the grammar reads a call only on a plain (subscripted) name.
-_INVERSE = re.compile(r"(?<![A-Za-z\\])([a-zA-Z])\^\{?\s*-1\s*\}?\s*(?=\()")
+# ``f^{-1}(x)`` names the inverse function (f, g, h: x^{-1}(x+1) stays a product); the grammar reads a
+# call only on a plain (subscripted) name.
+_INVERSE = re.compile(r"(?<![A-Za-z\\])([fghFGH])\^\{?\s*-1\s*\}?\s*(?=\()")
 _SHORT_RELATIONS = re.compile(r"\\(le|ge)(?![a-zA-Z])")
 _DEGREE_SIGN = r"(?:\^\s*\{?\s*\\circ\s*\}?|°|\^\s*\{?\s*\\degree\s*\}?|\\degree)"
 _TRAILING_DEGREES = re.compile(rf"\s*{_DEGREE_SIGN}\s*$")
@@ -175,7 +176,7 @@ def plain_text(text: str) -> str | None:
     unwrapped = _TEXT_WRAP.sub(lambda m: m.group(1), text).strip()
     if "\\" in unwrapped or not _WORDS.match(unwrapped) or len(unwrapped.replace(" ", "")) < 2:
         return None
-    return " ".join(re.sub(r"[.,'!?;-]", " ", unwrapped).lower().split())
+    return " ".join(re.sub(r"[.,'!?;]", " ", unwrapped.replace("-", "")).lower().split())
 
 
 def choice_letter(text: str, *, leading: bool = False) -> str | None:

@@ -54,7 +54,9 @@ SAME = [
     ("0", "\\sqrt{2x\\sqrt{x^2+1}+2x^2+1}-\\sqrt{x^2+1}-x"),
     # short text answers: case, articles, punctuation, plurals, filler words
     ("\\text{every even number}", "even"), ("even", "\\text{every even number}"), ("\\text{Triangles}", "the triangle"),
-    ("\\text{East}", "east!"), ("\\text{Even}", "\\text{even numbers}"), ("\\text{Never}", "\\text{never}"),
+    ("\\text{East}", "east!"), ("\\text{non-negative integers}", "\\text{nonnegative integers}"),
+    ("\\text{largest: } 9, \\text{smallest: } 2", "\\text{Largest: } 9, \\text{Smallest: } 2"),
+    ("\\frac{x+1}{x}", "x^{-1}(x+1)"), ("\\text{Even}", "\\text{even numbers}"), ("\\text{Never}", "\\text{never}"),
     # ratios read as fractions (policy ratio="fraction")
     ("1:2", "2:4"), ("3:4", "\\frac{3}{4}"),
 ]
@@ -68,7 +70,10 @@ NEAR_MISSES = [
     ("\\pm 3, 0", "\\{-3,0\\}"), ("(1,2),(-1,-2)", "(\\pm 1, \\pm 2)"), ("\\pm 3, 0", "3, 0"),
     ("x\\geq 3", "x ≥ 4"), ("2^{n+1}", "2<sup>n</sup>"), ("x^3", "x²"), ("12", "１３"), ("3", "④"),
     ("300000", "3 × 10^(6)"), ("(-\\infty,2]\\cup[5,\\infty)", "(−∞, 2) ∪ [5, ∞)"),
-    ("\\text{largest: } 9, \\text{smallest: } 2", "9, 3"), ("21", "22nd"), ("20", "\\binom{6}{3}=21"),
+    ("\\text{largest: } 9, \\text{smallest: } 2", "9, 3"), ("\\text{largest: } 9, \\text{smallest: } 2", "2, 9"),
+    ("\\text{largest: } 9, \\text{smallest: } 2", "\\text{largest: } 2, \\text{smallest: } 9"),
+    ("\\text{largest: } 9, \\text{smallest: } 2", "\\text{smallest: } 9, \\text{largest: } 2"),
+    ("21", "22nd"), ("20", "\\binom{6}{3}=21"),
     ("0", "10^{-60}"), ("\\sum_{n=0}^{3} k^n", "1+k+k^2"), ("\\sum_{k=1}^{100} k", "5051"),
     ("\\sum_{i=1}^{10}\\sum_{j=1}^{10} ij", "3026"), ("\\binom{n}{k}", "\\frac{n!}{k!(n-k+1)!}"),
     ("\\sum_{k=1}^{n} k^2", "\\frac{n(n+1)(2n+1)}{6}"),  # a symbolic range: unparsable

@@ -41,6 +41,8 @@ _ORDINAL = re.compile(
 # "for no real x", "where k is not an integer": a negated qualifier changes the answer; keep it.
 _NEGATION = re.compile(r"\b(?:no|not|none|never)\b|n't", re.IGNORECASE)
 _TEXT_ARGUMENT = re.compile(rf"{_TEXT}([^{{}}]{{0,200}})\}}")
+_SOME = re.compile(r"\b(?:some|exists?)\b", re.IGNORECASE)
+_ALL = re.compile(r"\b(?:all|every|each|any)\b|\\forall", re.IGNORECASE)
 _INTEGER_WORDS = re.compile(r"integer|whole number", re.IGNORECASE)
 _SUFFIXES = {1: "st", 2: "nd", 3: "rd"}
 
@@ -51,6 +53,8 @@ class Qualified:
 
     text: str
     integer_parameter: bool = False
+    quantifier: str = ""
+    """``all`` or ``some`` when a removed qualifier quantified (``for every real x``, ``for some x``)."""
     labels: tuple[str, ...] = ()
     """The labels removed, in order (``("largest", "smallest")``): they fix the order of the values."""
 
@@ -58,20 +62,24 @@ class Qualified:
 def strip_qualifiers(text: str) -> Qualified:
     """Remove qualifiers, labels and ordinal suffixes that do not change the value."""
     integer = False
+    quantifier = ""
     text = _LEADING.sub("", text.strip())
     for _ in range(3):  # "x=2k\pi, k \in \mathbb{Z}" may carry more than one trailing qualifier
         membership = _MEMBERSHIP.search(text)
         if membership is not None and membership.start() > 0:
             integer = integer or membership.group(1) in "ZN"
+            quantifier = quantifier or _quantifier(membership.group(0))
             text = text[: membership.start()].rstrip()
             continue
         worded = _WORDED.search(text)
         if worded is not None and worded.start() > 0 and not _NEGATION.search(worded.group(0)):
             integer = integer or bool(_INTEGER_WORDS.search(" ".join(g or "" for g in worded.groups())))
+            quantifier = quantifier or _quantifier(worded.group(0))
             text = text[: worded.start()].rstrip()
             continue
         forall = _FORALL.search(text)
         if forall is not None and forall.start() > 0:
+            quantifier = quantifier or "all"
             text = text[: forall.start()].rstrip()
             continue
         break
@@ -81,7 +89,13 @@ def strip_qualifiers(text: str) -> Qualified:
                        for m in _LABEL.finditer(text))
         text = _LABEL.sub(lambda m: m.group(1) + (" " if m.group(1) else ""), text).strip()
     text = _ORDINAL.sub(_ordinal, text)
-    return Qualified(text, integer, labels)
+    return Qualified(text, integer, quantifier, labels)
+
+
+def _quantifier(qualifier: str) -> str:
+    if _SOME.search(qualifier):
+        return "some"
+    return "all" if _ALL.search(qualifier) else ""
 
 
 def negated(text: str) -> bool:

@@ -86,6 +86,7 @@ NEAR_MISSES = [
     ("5", "2(3)"), ("5", "(2)(3)"), ("13", "9(4)"), ("-5", "-2(3)"),
     ("0", "\\sqrt{2x\\sqrt{x^2+1}+2x^2+1}-\\sqrt{x^2+1}-x+10^{-45}"), ("0", "10^{-60}x"),
     ("g(x) = 0 \\text{ for every real } x", "g(x) = 0 \\text{ for no real } x"),
+    ("g(x) = 0 \\text{ for every real } x", "g(x) = 0 \\text{ for some real } x"),
 ]
 
 

@@ -506,6 +506,8 @@ class _Comparer:
             if va is None or vb is None:
                 continue
             va, vb = _settle_zero(a, va, point), _settle_zero(b, vb, point)
+            if logs and not (va.is_real or vb.is_real):
+                continue  # a log off its real domain: the branches of the two forms may differ by 2*pi*i*k
             if negative and not (va.is_real and vb.is_real):
                 # Log rules (log(x^y) = y log x) shift the branch by 2*pi*i*k/ln(base): not compared.
                 if not (va.is_real or vb.is_real or logs) and not _same_up_to_branch(va, vb):
@@ -517,7 +519,8 @@ class _Comparer:
             if agreed >= _SPOT_POINTS:
                 # The tolerance would let x^2-1 pass for (x-1)(x+1)+10^{-40}: at one exact point the
                 # difference must vanish too.
-                exact = {s: sympy.Rational(rng.randint(11, 97), rng.randint(7, 23)) for s in symbols}
+                # The last agreeing point, as the exact rationals its floats were made from.
+                exact = {s: sympy.Rational(str(v)).limit_denominator(100) for s, v in point.items()}
                 try:
                     difference = sympy.Add(a, -b, evaluate=False).xreplace(exact)
                 except (TypeError, ValueError, ArithmeticError):

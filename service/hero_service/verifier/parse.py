@@ -30,6 +30,7 @@ MAX_TOWER = 2
 """``x^{x^x}`` is allowed, ``x^{x^{x^x}}`` is not."""
 
 # A digit or ")" then "(": not an exponent or subscript digit (\sec^2(y) is sec(y)^2).
+_DIFFERENTIAL = re.compile(r"d[a-zA-Z]")
 _JUXTAPOSED = re.compile(r"(?:(?<=\))|(?<=\d)(?<![\^_]\d))\s*\(")
 _DIGIT_RUN = re.compile(rf"\d{{{MAX_DIGIT_RUN + 1},}}")
 MAX_TERMS = 200
@@ -88,6 +89,12 @@ def to_sympy(latex: str) -> sympy.Basic:
     if isinstance(expr, sympy.MatrixExpr):
         # A sum or product of explicit matrices: its size is bounded by the screen above.
         expr = expr.doit()
+    # The grammar reads "da" as one differential-like symbol; with integrals and derivatives refused
+    # above, it can only be the product d*a (\frac{da}{c} is \frac{ad}{c}).
+    differentials = {s: sympy.Symbol("d") * sympy.Symbol(s.name[1:]) for s in expr.free_symbols
+                     if isinstance(s, sympy.Symbol) and _DIFFERENTIAL.fullmatch(s.name)}
+    if differentials:
+        expr = expr.xreplace(differentials)
     # Answers use i for the imaginary unit (3+4i); an index variable named i in a final answer is rare.
     imaginary = [s for s in expr.free_symbols if isinstance(s, sympy.Symbol) and s.name == "i"]
     return expr.xreplace(dict.fromkeys(imaginary, sympy.I)) if imaginary else expr

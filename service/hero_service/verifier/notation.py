@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from fractions import Fraction
 
 _SYMBOLS = {
     "−": "-", "–": "-", "∞": "\\infty ", "∪": "\\cup ", "∩": "\\cap ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ",
@@ -16,7 +17,11 @@ _SYMBOLS = {
     "√": "\\sqrt ", "±": "\\pm ", "∓": "\\mp ", "∈": "\\in ", "∅": "\\varnothing ", "ℝ": "\\mathbb{R}",
     "ℤ": "\\mathbb{Z}", "ℕ": "\\mathbb{N}", "ℚ": "\\mathbb{Q}", "°": "^\\circ ", "∖": "\\setminus ",
     "→": "\\to ", "≈": "\\approx ", "θ": "\\theta ", "α": "\\alpha ", "β": "\\beta ", "…": "...",
+    "⁄": "/", "∶": ":", "∛": "\\sqrt[3]", "或": " \\text{ or } ", "且": " \\text{ and } ",
 }
+# "√12" is the root of 12 (LaTeX's \sqrt12 would be \sqrt{1}2): brace the number or letter that follows.
+_ROOT_ARGUMENT = re.compile(r"([√∛])\s*(\d+(?:\.\d+)?|[A-Za-z])")
+_VULGAR = re.compile("[¼½¾⅐⅑⅒⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞]")
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁿ", "0123456789+-n")
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _SUPER_RUN = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁿ]+")
@@ -38,9 +43,18 @@ def to_latex(text: str) -> str:
         return text
     text = _SUPER_RUN.sub(lambda m: f"^{{{m.group(0).translate(_SUPERSCRIPTS)}}}", text)
     text = _SUB_RUN.sub(lambda m: f"_{{{m.group(0).translate(_SUBSCRIPTS)}}}", text)
+    text = _VULGAR.sub(_vulgar_fraction, text)
+    text = _ROOT_ARGUMENT.sub(lambda m: f"{_SYMBOLS[m.group(1)].strip()}{{{m.group(2)}}}", text)
     text = "".join(_SYMBOLS.get(ch, ch) for ch in text)
     # Fullwidth forms (３, ＝, （) and circled or parenthesised digits (①, ⑵) are compatibility characters.
-    return unicodedata.normalize("NFKC", text)
+    # NFKC writes vulgar fractions (½) with a fraction slash.
+    return unicodedata.normalize("NFKC", text).replace("⁄", "/")
+
+
+def _vulgar_fraction(match: re.Match[str]) -> str:
+    """``2½`` -> ``2 \\frac{1}{2}``: a mixed number, as the grammar reads ``2 \\frac{1}{2}``."""
+    value = Fraction(unicodedata.numeric(match.group(0))).limit_denominator(16)
+    return f" \\frac{{{value.numerator}}}{{{value.denominator}}}"
 
 
 def unwrap_display(text: str) -> str:

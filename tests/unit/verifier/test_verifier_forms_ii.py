@@ -39,7 +39,8 @@ SAME = [
     # Unicode, plain text, HTML and display delimiters
     ("(-\\infty,2]\\cup[5,\\infty)", "(−∞, 2] ∪ [5, ∞)"), ("x \\ge 3", "x ≥ 3"), ("12", "１２"), ("3", "③"),
     ("300000", "3 × 10^(5)"), ("2^n", "2<sup>n</sup>"), ("x^2+1", "x²+1"), ("\\[ \\frac12 \\]", "0.5"),
-    ("$$5$$", "5"), ("\\(x^2\\)", "x^2"), ("$\\sqrt{2}$", "√2"), ("2\\pi", "2π"),
+    ("$$5$$", "5"), ("\\(x^2\\)", "x^2"), ("$\\sqrt{2}$", "√2"), ("2\\pi", "2π"), ("2\\sqrt{3}", "√12"),
+    ("2", "∛8"), ("\\frac52", "2½"), ("\\frac{2}{3}", "⅔"), ("1, 2", "x=1或x=2"), ("3:4", "3∶4"),
     # qualifiers, labels, ordinals, computations
     ("g(x)=0 \\text{ for every real } x", "g(x)=0"), ("\\text{only } n=1", "n=1"),
     ("\\text{largest: } 9, \\text{smallest: } 2", "9, 2"), ("3^{\\text{rd}}", "3"), ("21", "21st day"),
@@ -69,7 +70,8 @@ NEAR_MISSES = [
     ("(-\\infty,1)\\cup(1,\\infty)", "\\mathbb{R}\\setminus\\{2\\}"),
     ("\\pm 3, 0", "\\{-3,0\\}"), ("(1,2),(-1,-2)", "(\\pm 1, \\pm 2)"), ("\\pm 3, 0", "3, 0"),
     ("x\\geq 3", "x ≥ 4"), ("2^{n+1}", "2<sup>n</sup>"), ("x^3", "x²"), ("12", "１３"), ("3", "④"),
-    ("300000", "3 × 10^(6)"), ("(-\\infty,2]\\cup[5,\\infty)", "(−∞, 2) ∪ [5, ∞)"),
+    ("300000", "3 × 10^(6)"), ("\\sqrt{13}", "√12"), ("\\frac12", "⅓"), ("\\frac{21}{2}", "2½"),
+    ("1, 3", "x=1或x=2"), ("(-\\infty,2]\\cup[5,\\infty)", "(−∞, 2) ∪ [5, ∞)"),
     ("\\text{largest: } 9, \\text{smallest: } 2", "9, 3"), ("\\text{largest: } 9, \\text{smallest: } 2", "2, 9"),
     ("\\text{largest: } 9, \\text{smallest: } 2", "\\text{largest: } 2, \\text{smallest: } 9"),
     ("\\text{largest: } 9, \\text{smallest: } 2", "\\text{smallest: } 9, \\text{largest: } 2"),

@@ -71,7 +71,7 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
     screen_text(answer, policy.max_answer_chars)
     qualified_ref, qualified_ans = strip_qualifiers(reference), strip_qualifiers(answer)
     reference, answer = qualified_ref.text, qualified_ans.text
-    integer_parameter = qualified_ref.integer_parameter or qualified_ans.integer_parameter
+    parameters = qualified_ref.parameters | qualified_ans.parameters
     if qualified_ref.quantifier and qualified_ans.quantifier and qualified_ref.quantifier != qualified_ans.quantifier:
         return False  # "for every real x" is not "for some real x"
     if qualified_ref.labels or qualified_ans.labels:
@@ -118,7 +118,7 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
     fast = fast_verdict(ref, ans, policy)
     if fast is not None:
         return fast
-    return _Comparer(policy, parse_literal(ref), integer_parameter=integer_parameter).compare(split(ref), split(ans))
+    return _Comparer(policy, parse_literal(ref), parameters=parameters).compare(split(ref), split(ans))
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,10 +190,10 @@ class _Comparer:
     """One gold-vs-answer comparison; holds the policy and the gold's written form."""
 
     def __init__(self, policy: VerifierPolicy, reference_literal: NumberLiteral | None, *,
-                 integer_parameter: bool = False) -> None:
+                 parameters: frozenset[str] = frozenset()) -> None:
         self.policy = policy
-        self.integer_parameter = integer_parameter
-        """A qualifier (``k \\in \\mathbb{Z}``) made a letter an integer parameter, free to be renamed."""
+        self.parameters = parameters
+        """Letters a qualifier (``k \\in \\mathbb{Z}``) declared integer parameters, free to be renamed."""
         self.ref_decimals = reference_literal.decimals if reference_literal is not None else None
         self.ref_value = reference_literal.value if reference_literal is not None else None
         self.pred_decimals: int | None = None
@@ -439,7 +439,8 @@ class _Comparer:
         if len(only_gold) != 1 or len(only_pred) != 1:
             return pred
         periodic = gold.has(sympy.pi) and pred.has(sympy.pi) and {only_gold[0].name, only_pred[0].name} <= set("kmn")
-        if not (self.integer_parameter or periodic):
+        declared = only_gold[0].name in self.parameters or only_pred[0].name in self.parameters
+        if not (declared or periodic):
             return pred
         return pred.xreplace({only_pred[0]: only_gold[0]})
 

@@ -49,10 +49,11 @@ _SUFFIXES = {1: "st", 2: "nd", 3: "rd"}
 
 @dataclass(frozen=True, slots=True)
 class Qualified:
-    """An answer with its qualifiers removed; ``integer_parameter`` when one named an integer parameter."""
+    """An answer with its qualifiers removed, and what they said."""
 
     text: str
-    integer_parameter: bool = False
+    parameters: frozenset[str] = frozenset()
+    """Names a removed qualifier declared integers (``k`` in ``k \\in \\mathbb{Z}``), lower-cased."""
     quantifier: str = ""
     """``all`` or ``some`` when a removed qualifier quantified (``for every real x``, ``for some x``)."""
     labels: tuple[str, ...] = ()
@@ -61,19 +62,21 @@ class Qualified:
 
 def strip_qualifiers(text: str) -> Qualified:
     """Remove qualifiers, labels and ordinal suffixes that do not change the value."""
-    integer = False
+    parameters: set[str] = set()
     quantifier = ""
     text = _LEADING.sub("", text.strip())
     for _ in range(3):  # "x=2k\pi, k \in \mathbb{Z}" may carry more than one trailing qualifier
         membership = _MEMBERSHIP.search(text)
         if membership is not None and membership.start() > 0:
-            integer = integer or membership.group(1) in "ZN"
+            if membership.group(1) in "ZN":
+                parameters |= _names(membership.group(0))
             quantifier = quantifier or _quantifier(membership.group(0))
             text = text[: membership.start()].rstrip()
             continue
         worded = _WORDED.search(text)
         if worded is not None and worded.start() > 0 and not _NEGATION.search(worded.group(0)):
-            integer = integer or bool(_INTEGER_WORDS.search(" ".join(g or "" for g in worded.groups())))
+            if _INTEGER_WORDS.search(" ".join(g or "" for g in worded.groups())):
+                parameters |= _names(worded.group(0))
             quantifier = quantifier or _quantifier(worded.group(0))
             text = text[: worded.start()].rstrip()
             continue
@@ -89,7 +92,13 @@ def strip_qualifiers(text: str) -> Qualified:
                        for m in _LABEL.finditer(text))
         text = _LABEL.sub(lambda m: m.group(1) + (" " if m.group(1) else ""), text).strip()
     text = _ORDINAL.sub(_ordinal, text)
-    return Qualified(text, integer, quantifier, labels)
+    return Qualified(text, frozenset(parameters), quantifier, labels)
+
+
+def _names(qualifier: str) -> set[str]:
+    """The one-letter names a qualifier mentions outside its words and set symbols."""
+    bare = re.sub(rf"{_TEXT}[^{{}}]*\}}|{_SET}|\\[a-zA-Z]+", " ", qualifier)
+    return {name[0].lower() for name in re.findall(_NAME, bare)}
 
 
 def _quantifier(qualifier: str) -> str:

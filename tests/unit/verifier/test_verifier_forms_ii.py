@@ -64,6 +64,7 @@ SAME = [
 NEAR_MISSES = [
     ("g(t)=3t", "g(s)=3t"), ("g(t)=3t", "h(s)=3s"), ("f(x,y)=x-y", "f(a,b)=b-a"),
     ("x=\\frac{\\pi}{2}+m\\pi", "\\frac{\\pi}{2}+2k\\pi"), ("2k+1", "2m+1"), ("x^2", "t^2"),
+    ("a+k, k \\in \\mathbb{Z}", "b+k"),  # only the declared parameter may be renamed
     ("f^{-1}(x)=2x", "f(x)=2x"), ("f^{-1}(x)=\\sqrt{x-1}+3", "f^{-1}(x)=\\sqrt{x-1}+4"), ("x=1", "1=y"),
     ("\\{x \\mid 0\\le x<5\\}", "[0,5]"), ("[0,5)", "\\{x | 0 \\le x \\le 5\\}"),
     ("\\{x | x<1 \\text{ or } x>2\\}", "(-\\infty,1]\\cup(2,\\infty)"),
@@ -112,16 +113,16 @@ def test_to_latex(text: str, latex: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "stripped", "integer"),
-    [("\\frac{\\pi}{2}+k\\pi, k \\in \\mathbb{Z}", "\\frac{\\pi}{2}+k\\pi", True),
-     ("x = \\frac{k\\pi}{2} \\text{ for any integer } k", "x = \\frac{k\\pi}{2}", True),
-     ("x=k\\pi \\text{ where } k \\text{ is an integer}", "x=k\\pi", True),
-     ("f(x)=x \\text{ for all } x \\in \\mathbb{R}", "f(x)=x", False),
-     ("x \\in \\mathbb{Z}", "x \\in \\mathbb{Z}", False),  # the whole answer is not a qualifier
-     ("x^2 \\text{ for } x > 0", "x^2 \\text{ for } x > 0", False),  # a domain restriction stays
-     ("g(x)=0 \\text{ for no real } x", "g(x)=0 \\text{ for no real } x", False),  # negated: stays
-     ("min: 3, max: 7", "3, 7", False), ("13th", "13", False), ("11st", "11st", False)],
+    ("text", "stripped", "parameters"),
+    [("\\frac{\\pi}{2}+k\\pi, k \\in \\mathbb{Z}", "\\frac{\\pi}{2}+k\\pi", {"k"}),
+     ("x = \\frac{k\\pi}{2} \\text{ for any integer } k", "x = \\frac{k\\pi}{2}", {"k"}),
+     ("x=k\\pi \\text{ where } k \\text{ is an integer}", "x=k\\pi", {"k"}),
+     ("f(x)=x \\text{ for all } x \\in \\mathbb{R}", "f(x)=x", set()),
+     ("x \\in \\mathbb{Z}", "x \\in \\mathbb{Z}", set()),  # the whole answer is not a qualifier
+     ("x^2 \\text{ for } x > 0", "x^2 \\text{ for } x > 0", set()),  # a domain restriction stays
+     ("g(x)=0 \\text{ for no real } x", "g(x)=0 \\text{ for no real } x", set()),  # negated: stays
+     ("min: 3, max: 7", "3, 7", set()), ("13th", "13", set()), ("11st", "11st", set())],
 )
-def test_strip_qualifiers(text: str, stripped: str, integer: bool) -> None:
+def test_strip_qualifiers(text: str, stripped: str, parameters: set[str]) -> None:
     result = strip_qualifiers(text)
-    assert (result.text, result.integer_parameter) == (stripped, integer)
+    assert (result.text, result.parameters) == (stripped, parameters)

@@ -53,6 +53,8 @@ _PRECISION = 50
 _REL_TOL = sympy.Float("1e-30", _PRECISION)
 _SPOT_POINTS = 4
 _VANISHED_BITS = 8
+_MAX_CANCELLATION = 5000
+"""Most digits evalf may use to resolve a cancellation in ``_vanishes``."""
 _NOISE = sympy.Float("1e-40", _PRECISION)
 """Below this a 50-digit value may be rounding noise of a cancellation (see ``_settle_zero``)."""
 _MAX_ITEMS = 48
@@ -466,7 +468,7 @@ class _Comparer:
                 return False
         if _close(va, vb, absolute=True):
             # Both exact: \\sqrt{2}+10^{-40} is not \\sqrt{2}. evalf resolves the cancellation in a - b.
-            return approximate or _vanishes(sympy.Add(a, -b, evaluate=False))
+            return approximate or _vanishes(sympy.Add(a, -b, evaluate=False), digits)
         if approximate:
             return self._approximates(a, va, b)
         return self._rounded_gold(b, vb)
@@ -526,7 +528,7 @@ class _Comparer:
                     difference = sympy.Add(a, -b, evaluate=False).xreplace(exact)
                 except (TypeError, ValueError, ArithmeticError):
                     return True
-                return _evaluate(difference) is None or _vanishes(difference)
+                return _evaluate(difference) is None or _vanishes(difference, _magnitude(va, vb))
         return bool(sympy.simplify(a - b) == 0)
 
     def proportional(self, d1: sympy.Basic, d2: sympy.Basic, *, positive: bool) -> bool:
@@ -702,16 +704,19 @@ def _names(expr: sympy.Basic) -> frozenset[str]:
     return frozenset(s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol))
 
 
-def _vanishes(difference: sympy.Basic) -> bool:
-    """Is an exact constant zero? evalf raises precision through a cancellation and returns a part
-    with no digits left (treated as 0 by ``_evaluate``); a value that survives doubled precision is not 0."""
-    value = _evaluate(difference)
+def _vanishes(difference: sympy.Basic, magnitude: int = 0) -> bool:
+    """Is an exact constant zero? evalf raises precision through a cancellation (up to ``maxn``
+    digits, enough for sides of ``magnitude`` digits) and returns a part with no digits left
+    (treated as 0 by ``_evaluate``); a value that survives doubled precision is not 0."""
+    maxn = min(_MAX_CANCELLATION, 2 * (_PRECISION + magnitude) + 200)
+    value = _evaluate(difference, maxn=maxn)
     if value is None:
         return False
     if value == 0:
         return True
-    again = _evaluate(difference, 2 * _PRECISION)
-    return again is not None and (again == 0 or abs(again) < _NOISE**2 * max(1, abs(value) / _NOISE))
+    # Rounding noise shrinks when the precision doubles; a real difference keeps its size.
+    again = _evaluate(difference, 2 * _PRECISION, maxn=2 * maxn)
+    return again is not None and (again == 0 or abs(again) < abs(value) * _NOISE)
 
 
 def _rational_value(value: sympy.Basic) -> bool:
@@ -742,10 +747,11 @@ def _evaluate_at(expr: sympy.Basic, point: dict[sympy.Symbol, sympy.Float],
     return _evaluate(substituted, digits)
 
 
-def _evaluate(expr: sympy.Basic, digits: int = _PRECISION) -> sympy.Basic | None:
-    """A finite number to ``digits`` (default 50) digits, or None."""
+def _evaluate(expr: sympy.Basic, digits: int = _PRECISION, maxn: int | None = None) -> sympy.Basic | None:
+    """A finite number to ``digits`` (default 50) digits, or None; ``maxn``: how far evalf may raise
+    its working precision to resolve a cancellation."""
     try:
-        value = expr.evalf(digits)
+        value = expr.evalf(digits, maxn=maxn) if maxn else expr.evalf(digits)
     except (TypeError, ValueError, ArithmeticError, AttributeError):
         return None
     if not value.is_number or value.has(sympy.zoo, sympy.nan) or not value.is_finite:

@@ -562,9 +562,14 @@ _CONDITIONS = (sympy.And, sympy.Or, sympy.Unequality, sympy.StrictGreaterThan, s
                sympy.GreaterThan, sympy.LessThan)
 
 
+_CONDITION_SIGN = re.compile(r"[<>]|\\(?:[lg]eq?|ne|neq)(?![a-zA-Z])")
+
+
 def _condition_names(node: Node) -> frozenset[str]:
     """Variable names of the inequalities in an answer (an unreadable part contributes none)."""
     if isinstance(node, Scalar):
+        if not _CONDITION_SIGN.search(node.latex):
+            return frozenset()  # no inequality sign: nothing to parse here
         try:
             value = to_sympy(node.latex)
         except UnparsableError:

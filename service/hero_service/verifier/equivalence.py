@@ -215,7 +215,7 @@ class _Comparer:
     def nodes(self, gold: Node, pred: Node) -> bool:
         if isinstance(gold, Scalar) and isinstance(pred, Scalar):
             return self.scalars(gold, pred)
-        if isinstance(gold, Seq) and isinstance(pred, Seq):
+        if isinstance(gold, Seq) and isinstance(pred, Seq) and "both" not in (gold.kind, pred.kind):
             if self._is_ratio(gold) and self._is_ratio(pred):
                 return self.ratios(gold, pred)
             return self.seqs(gold, pred)
@@ -272,6 +272,10 @@ class _Comparer:
         items = [self.value_of(i) for i in node.items]
         if any(i is None for i in items):
             return None
+        if node.kind == "both":
+            # "x > -1 and x < 3": every condition holds, the intersection of their sets.
+            sets = [self.as_set(i) for i in items]
+            return None if any(s is None for s in sets) else sympy.Intersection(*sets)
         if node.kind == "bare" and all(_is_relation(i) for i in items):
             # "x < -2 or x > 3": a list of conditions on one variable is the union of their sets.
             parts = [self.as_set(i) for i in items]

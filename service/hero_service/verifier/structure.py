@@ -13,7 +13,7 @@ from typing import Literal
 
 from hero_service.verifier.verdict import VerifierPolicy
 
-SeqKind = Literal["set", "bracket", "bare", "ratio"]
+SeqKind = Literal["set", "bracket", "bare", "ratio", "both"]
 
 # A JSON-escaped ``\\\\frac`` reaches us as two backslashes; only before known commands is that safe
 # to undo (elsewhere ``\\\\`` is a matrix row break).
@@ -30,6 +30,8 @@ _SPACE_THOUSANDS = re.compile(r"^-?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?$")
 _BRACED_COMMA = re.compile(r"\s*\{\s*,\s*\}\s*")
 _SIZING = re.compile(r"\\(?:left|right|displaystyle|[bB]igg?[lr]?)(?![a-zA-Z])")
 _AND = re.compile(r"\s*,?\s*(?:\\text\{\s*(?:and|or)\s*\}|\b(?:and|or)\b)\s*")
+_AND_ONLY = re.compile(r"\s*,?\s*(?:\\text\{\s*and\s*\}|\band\b)\s*")
+_INEQUALITY = re.compile(r"[<>]|\\(?:[lg]eq?|[lg]eqslant)(?![a-zA-Z])")
 _MEMBER = re.compile(r"^[a-zA-Z]\s*\\in\s*")
 _PLAIN_MIXED = re.compile(r"^(-?)(\d{1,9})\s+(\d{1,9})/(\d{1,9})$")
 _RENAMES = (("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("\\dbinom", "\\binom"), ("\\tbinom", "\\binom"),
@@ -85,7 +87,7 @@ class Scalar:
 @dataclass(frozen=True, slots=True)
 class Seq:
     """A collection: ``set`` is ``\\{...\\}``, ``bracket`` has ``(``/``[`` ends, ``bare`` is a plain comma
-    list and ``ratio`` is ``a:b`` (also clock times)."""
+    list, ``ratio`` is ``a:b`` (also clock times) and ``both`` is conditions joined by "and" (all hold)."""
 
     kind: SeqKind
     items: tuple[Node, ...]
@@ -122,6 +124,10 @@ def normalize_with_unit(text: str, policy: VerifierPolicy) -> tuple[str, str | N
         text = pattern.sub(replacement, text)
     if text.startswith("\\boxed{") and text.endswith("}"):
         text = text[len("\\boxed{") : -1]
+    conditions = _AND_ONLY.split(text)
+    if len(conditions) > 1 and all(_INEQUALITY.search(c) for c in conditions):
+        # "x > -1 and x < 3" is the intersection of its conditions, not a list of answers.
+        text = " \\& ".join(c.strip() for c in conditions)
     text = _MEMBER.sub("", _AND.sub(", ", text)).strip()
     text = _TEXT_NUMBER.sub(r"\1", text)
     text = _REPEATING.sub(_repeating_to_fraction, text)
@@ -208,6 +214,9 @@ def strip_name(text: str) -> str | None:
 def split(text: str, *, top: bool = True) -> Node:
     """Parse the top-level shape of a normalised answer (``top``: not nested in a list, so a
     ``\\pm`` tuple may expand there without multiplying with other items)."""
+    conditions = split_top(text, "\\&")
+    if len(conditions) > 1:
+        return Seq("both", tuple(_item(c) for c in conditions))
     parts = split_top(text, "\\cup")
     if len(parts) > 1:
         return Union(tuple(split(p, top=False) for p in parts))

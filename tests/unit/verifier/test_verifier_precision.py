@@ -33,6 +33,7 @@ SAME = [
     ("\\sqrt{3+2\\sqrt{2}}", "1+\\sqrt{2}"), ("\\frac{1+\\sqrt{5}}{2}", "\\frac{2}{\\sqrt{5}-1}"),
     ("\\ln 8", "3\\ln 2"), ("\\log_2 10", "\\frac{1}{\\log_{10}2}"),
     ("(1+\\sqrt{2})^{2000}", "(3+2\\sqrt{2})^{1000}"), ("e^{1900}", "e^{950}e^{950}"),
+    ("(-1,3)", "x>-1 \\text{ and } x<3"), ("x>-1 \\text{ and } x<3", "-1<x<3"), ("x=1 \\text{ and } x=2", "1, 2"),
     ("6", "2(3)"), ("\\log_2 8", "3"), ("x^2-1", "(x-1)(x+1)"), ("(x+1)^{300}", "(1+x)^{300}"),
     ("\\tan^2(y)+1", "\\sec^2(y)"), ("x<-2 \\text{ or } x>3", "(-\\infty,-2)\\cup(3,\\infty)"),
 ]
@@ -46,6 +47,8 @@ NEAR_MISSES = [
     # within the spot-check tolerance, yet different; a rational value in disguise needs the exact value
     ("x^2-1", "(x-1)(x+1)+10^{-40}"), ("(1+\\sqrt{2})^{2000}", "(1+\\sqrt{2})^{2000}+10^{-100}"),
     ("(x+1)^{300}", "(x+1)^{300}+10^{-20}"), ("\\log_2 8", "3.0000001"), ("\\frac{\\ln 27}{\\ln 3}", "2.9999999"),
+    # conditions joined by "and" all hold: an intersection, not a union
+    ("(-\\infty,-1)\\cup(3,+\\infty)", "x<-1 \\text{ and } x>3"), ("(-1,3)", "x>-1 \\text{ and } x<4"),
     # juxtaposed numbers are a product, not a mixed number
     ("5", "2(3)"), ("5", "(2)(3)"), ("13", "9(4)"),
     # power of a power: (a^b)^c is a^{bc} only for a > 0

@@ -61,6 +61,7 @@ def hostile_answers() -> list[str]:
         "1st " * 250,
         "1:" * 400 + "1",
         "\\mathbb{R} \\setminus \\{" + ", ".join(str(i) for i in range(150)) + "\\}",
+        "x > 1 \\text{ and } " * 40 + "x < 2",
         "\\sum_{i=1}^{150}\\sum_{j=1}^{150} ij",
         "\\sum_{k=1}^{200} k^{k}",
         "\\prod_{k=1}^{200} 10^{200}",

@@ -35,6 +35,7 @@ from hero_service.verifier.structure import (
     Scalar,
     Seq,
     Union,
+    assignments_as_tuple,
     based_number,
     choice_letter,
     choice_letters,
@@ -218,6 +219,9 @@ class _Comparer:
         if isinstance(gold, Seq) and isinstance(pred, Seq) and "both" not in (gold.kind, pred.kind):
             if self._is_ratio(gold) and self._is_ratio(pred):
                 return self.ratios(gold, pred)
+            point = _point_pair(gold, pred)
+            if point is not None:
+                return self.seqs(*point)
             return self.seqs(gold, pred)
         if isinstance(gold, Union) and isinstance(pred, Union) and not (gold.bound or pred.bound):
             return _matching(gold.parts, pred.parts, self.nodes)
@@ -583,6 +587,16 @@ def _condition_names(node: Node) -> frozenset[str]:
         return frozenset()  # the variable of a set-builder is bound
     parts = node.parts if isinstance(node, Union) else node.items
     return frozenset().union(*(_condition_names(p) for p in parts))
+
+
+def _point_pair(gold: Seq, pred: Seq) -> tuple[Seq, Seq] | None:
+    """A point against ``x = 1, y = 2``: both as tuples (see ``assignments_as_tuple``)."""
+    for tup, other in ((gold, pred), (pred, gold)):
+        if tup.kind == "bracket" and (tup.opening, tup.closing) == ("(", ")"):
+            named = assignments_as_tuple(other)
+            if named is not None and len(named.items) == len(tup.items):
+                return (gold, named) if tup is gold else (named, pred)
+    return None
 
 
 def _one_sided(relation: sympy.Basic) -> sympy.Basic:

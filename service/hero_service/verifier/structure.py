@@ -242,6 +242,11 @@ def split(text: str, *, top: bool = True) -> Node:
     items = split_top(text, ",")
     if len(items) > 1:
         return Seq("bare", _items(items))
+    if top and "=" in text and _PM.search(text):
+        # "k = \\pm 1" names two values: the list "k = 1, k = -1".
+        variants = _signed_variants([text])
+        if len(variants) > 1:
+            return Seq("bare", tuple(_scalar(v[0]) for v in variants))
     # Ratios and clock times (7:32, 4:30) compare part by part, in order.
     ratio = split_top(text.replace("\\colon", ":"), ":")
     if len(ratio) > 1:
@@ -249,7 +254,20 @@ def split(text: str, *, top: bool = True) -> Node:
     return _scalar(text)
 
 
+_ASSIGNED = re.compile(r"^([a-zA-Z](?:_\{?[0-9a-z]\}?)?)\s*=\s*([^=]+)$")
 _CLOCK = re.compile(r"^(?:[01]?\d|2[0-4])$")
+
+
+def assignments_as_tuple(node: Seq) -> Seq | None:
+    """``x = 1, y = 2`` as the point ``(1, 2)``: a bare list of values given to distinct one-letter
+    names, in the names' alphabetical order (x before y, a before b). None for anything else."""
+    if node.kind != "bare" or not all(isinstance(i, Scalar) for i in node.items):
+        return None
+    named = [_ASSIGNED.match(i.latex) for i in node.items if isinstance(i, Scalar)]
+    if not all(named) or len({m.group(1) for m in named if m}) != len(named):
+        return None
+    ordered = sorted((m.group(1), m.group(2).strip()) for m in named if m)
+    return Seq("bracket", tuple(_scalar(value) for _, value in ordered), "(", ")")
 
 
 def is_clock_time(node: Seq) -> bool:

@@ -14,17 +14,18 @@ from dataclasses import dataclass
 
 _NAME = r"(?<![A-Za-z\\])[a-zA-Z](?:_\{?[a-zA-Z0-9]{1,3}\}?)?(?![A-Za-z])"
 _SET = r"\\mathbb\s*\{?\s*([ZNRQC])\s*\}?"
-_GAP = r"(?:\s|\\[,;:!]|\\q?quad(?![a-zA-Z])|~)*"
+# Possessive (*+): a gap never gives characters back, so adjacent gaps cannot backtrack quadratically.
+_GAP = r"(?:\s|\\[,;:!]|\\q?quad(?![a-zA-Z])|~)*+"
 _TEXT = r"\\(?:text|textrm|mathrm|mbox|textnormal)\s*\{"
 _QUANTIFIER = r"(?:for|where|with)\s*(?:all|every|each|any|some)?"
 # ", k \in \mathbb{Z}", "\quad (k \in \mathbb{Z})", "\text{ for } k \in \mathbb{Z}", "\forall x \in \mathbb{R}"
 _MEMBERSHIP = re.compile(
-    rf"[,;]?{_GAP}\(?{_GAP}(?:{_TEXT}\s*,?\s*{_QUANTIFIER}\s*\}}{_GAP}|\\forall{_GAP})?"
+    rf"[,;]?{_GAP}\(?{_GAP}(?:{_TEXT}\s*+,?\s*+{_QUANTIFIER}\s*\}}{_GAP}|\\forall{_GAP})?"
     rf"{_NAME}(?:{_GAP},{_GAP}{_NAME}){{0,3}}{_GAP}\\in{_GAP}{_SET}{_GAP}\)?{_GAP}\.?$"
 )
 # "\text{ for every real } x", "\text{ for any integer } k", "\text{ where } k \text{ is an integer}"
 _WORDED = re.compile(
-    rf"[,;]?{_GAP}{_TEXT}\s*,?\s*{_QUANTIFIER}\b([^{{}}]{{0,60}})\}}{_GAP}"
+    rf"[,;]?{_GAP}{_TEXT}\s*+,?\s*+{_QUANTIFIER}\b([^{{}}]{{0,60}})\}}{_GAP}"
     rf"(?:{_NAME}(?:{_GAP},{_GAP}{_NAME}){{0,3}})?{_GAP}(?:{_TEXT}([^{{}}]{{0,40}})\}})?{_GAP}\.?$"
 )
 _FORALL = re.compile(rf"[,;]?{_GAP}\\forall{_GAP}{_NAME}{_GAP}\.?$")

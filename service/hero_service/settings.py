@@ -72,7 +72,8 @@ class Settings(BaseSettings):
     verifier_approximate_digits: int = Field(5, ge=0, description="Significant digits a decimal answer needs to "
                                              "stand for an irrational gold (1.7321 for sqrt 3); 0: never.")
     verifier_approximate_rationals: bool = Field(False, description="Also let such a decimal stand for a "
-                                                 "rational gold (0.33333 for 1/3).")
+                                                 "rational gold (0.33333 for 1/3), and a rounded decimal gold "
+                                                 "for a fraction (0.33 for 1/3).")
     verifier_ratio: Literal["fraction", "parts"] = Field(
         "fraction", description="A ratio a:b equals the fraction a/b and a:b = 2a:2b (fraction), or only "
         "the same parts in order (parts). Clock times 4:30 always compare by parts.")

@@ -499,6 +499,8 @@ class _Comparer:
         value = value if value is not None else _evaluate(pred)
         if value is None or not value.is_real:
             return False
+        if (pred.is_Rational or _rational_value(value)) and not self.policy.approximate_rationals:
+            return False  # a rounded gold (0.33) stands for an irrational (pi), a fraction only by policy
         exact = Fraction(int(pred.p), int(pred.q)) if pred.is_Rational else Fraction(str(value))
         return rounds_to(exact, NumberLiteral(self.ref_value, self.ref_decimals), value_is_exact=bool(pred.is_Rational))
 

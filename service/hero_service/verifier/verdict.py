@@ -61,8 +61,9 @@ class VerifierPolicy:
     percent: PercentPolicy = "either"
     bare_list: ListPolicy = "set"
     rounded_reference: bool = True
-    """A decimal gold such as ``3.14`` accepts an exact answer (``\\pi``) that rounds to it at the gold's
-    number of decimals. An approximate *answer* to an exact gold (``0.333`` for ``1/3``) is always rejected."""
+    """A decimal gold such as ``3.14`` accepts an exact irrational answer (``\\pi``) that rounds to it at
+    the gold's number of decimals (a fraction such as ``1/3`` only with ``approximate_rationals``). For the
+    reverse, a decimal answer to an exact gold, see ``approximate_digits``."""
     approximate_digits: int | None = 5
     """A decimal answer may stand for a gold with no finite decimal form (``1/3``, ``\\sqrt{2}``, ``\\pi``)
     when it has at least this many significant digits and is within one unit of its last digit
@@ -70,7 +71,8 @@ class VerifierPolicy:
     needs the exact value, and a rational gold (``1/3``) too unless ``approximate_rationals``."""
     approximate_rationals: bool = False
     """Let ``approximate_digits`` apply to rational golds with no finite decimal form as well
-    (``0.33333`` for ``1/3``). Off: a truncated decimal of an exact fraction is a wrong answer."""
+    (``0.33333`` for ``1/3``), and ``rounded_reference`` to rational answers (gold ``0.33`` for ``1/3``).
+    Off: a decimal and a fraction with no finite decimal form are different answers."""
     ratio: RatioPolicy = "fraction"
     """``a:b`` equals ``a/b`` (see RatioPolicy)."""
     interval_inequality: bool = True

@@ -55,10 +55,12 @@ def test_bare_list() -> None:
 
 def test_rounded_reference() -> None:
     assert judged("3.14", "\\pi", DEFAULT)
-    assert judged("0.33", "\\frac{1}{3}", DEFAULT)
+    assert not judged("0.33", "\\frac{1}{3}", DEFAULT)  # a fraction for a rounded gold: only by policy
+    assert judged("0.33", "\\frac{1}{3}", VerifierPolicy(approximate_rationals=True))
+    assert judged("1.41", "\\sqrt{2}", DEFAULT)
     off = VerifierPolicy(rounded_reference=False)
     assert not judged("3.14", "\\pi", off)
-    assert not judged("0.33", "\\frac{1}{3}", off)
+    assert not judged("0.33", "\\frac{1}{3}", VerifierPolicy(rounded_reference=False, approximate_rationals=True))
     assert not judged("3.15", "\\pi", DEFAULT)
 
 
@@ -111,7 +113,10 @@ def test_approximate_rationals() -> None:
         assert judged("\\frac{1}{3}", answer, VerifierPolicy(approximate_rationals=True))
     assert not judged("\\frac{1}{3}", "0.333343", VerifierPolicy(approximate_rationals=True))  # near miss
     assert judged("\\frac{\\pi}{3}", "1.047198", DEFAULT)  # irrational golds keep their rounding
-    assert judged("0.33", "\\frac{1}{3}", DEFAULT)  # a rounded gold still accepts the exact value
+    assert not judged("0.33", "\\frac{1}{3}", DEFAULT)  # nor a rounded gold for a fraction
+    assert not judged("0.67", "\\frac{2}{3}", DEFAULT)
+    assert judged("0.67", "\\frac{2}{3}", VerifierPolicy(approximate_rationals=True))
+    assert not judged("0.4", "\\frac{2}{5}+\\frac{1}{1000}", VerifierPolicy(approximate_rationals=True))
 
 
 def test_ratio() -> None:

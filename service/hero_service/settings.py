@@ -89,6 +89,12 @@ class Settings(BaseSettings):
                                              "answer that rounds to it (pi).")
     verifier_approximate_digits: int = Field(5, ge=0, description="Significant digits a decimal answer needs to "
                                              "stand for an irrational gold (1.7321 for sqrt 3); 0: never.")
+    verifier_approximate_rationals: bool = Field(False, description="Also let such a decimal stand for a "
+                                                 "rational gold (0.33333 for 1/3), and a rounded decimal gold "
+                                                 "for a fraction (0.33 for 1/3).")
+    verifier_ratio: Literal["fraction", "parts"] = Field(
+        "fraction", description="A ratio a:b equals the fraction a/b and a:b = 2a:2b (fraction), or only "
+        "the same parts in order (parts). Clock times 4:30 always compare by parts.")
     verifier_interval_inequality: bool = Field(True, description="x > 2 equals (2, infinity).")
     verifier_vector_tuple: bool = Field(True, description="A column vector equals the tuple of its entries.")
     verifier_units: bool = Field(True, description="Strip trailing units, degrees and currency (both sides' "
@@ -207,6 +213,8 @@ class Settings(BaseSettings):
             bare_list=self.verifier_bare_list,
             rounded_reference=self.verifier_rounded_reference,
             approximate_digits=self.verifier_approximate_digits or None,
+            approximate_rationals=self.verifier_approximate_rationals,
+            ratio=self.verifier_ratio,
             interval_inequality=self.verifier_interval_inequality,
             vector_tuple=self.verifier_vector_tuple,
             units=self.verifier_units,

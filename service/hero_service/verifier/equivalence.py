@@ -11,12 +11,13 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TypeVar
 
 import sympy
 
+from hero_service.verifier.exact import exact_rational
 from hero_service.verifier.extract import reference_answer
 from hero_service.verifier.literal import (
     NumberLiteral,
@@ -26,14 +27,19 @@ from hero_service.verifier.literal import (
     parse_literal,
     rounds_to,
 )
-from hero_service.verifier.parse import UnparsableError, screen_text, to_sympy
+from hero_service.verifier.notation import to_latex
+from hero_service.verifier.parse import MAX_DIGITS, UnparsableError, screen_text, to_sympy
+from hero_service.verifier.qualifiers import negated, strip_qualifiers
 from hero_service.verifier.structure import (
     Node,
     Scalar,
     Seq,
     Union,
+    assignments_as_tuple,
     based_number,
     choice_letter,
+    choice_letters,
+    is_clock_time,
     normalize_with_unit,
     plain_text,
     split,
@@ -41,11 +47,17 @@ from hero_service.verifier.structure import (
     strip_name,
 )
 from hero_service.verifier.verdict import VerifierPolicy
+from hero_service.verifier.wording import text_key
 
 _T = TypeVar("_T")
 _PRECISION = 50
 _REL_TOL = sympy.Float("1e-30", _PRECISION)
 _SPOT_POINTS = 4
+_VANISHED_BITS = 8
+_MAX_CANCELLATION = 5000
+"""Most digits evalf may use to resolve a cancellation in ``_vanishes``."""
+_NOISE = sympy.Float("1e-40", _PRECISION)
+"""Below this a 50-digit value may be rounding noise of a cancellation (see ``_settle_zero``)."""
 _MAX_ITEMS = 48
 _RELATIONS = (sympy.Equality, sympy.And, sympy.Unequality, sympy.StrictGreaterThan, sympy.StrictLessThan,
               sympy.GreaterThan, sympy.LessThan)
@@ -57,8 +69,22 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
     fast = fast_verdict(reference, answer, policy)
     if fast is not None:
         return fast
+    reference, answer = to_latex(reference), to_latex(answer)
     screen_text(reference, policy.max_answer_chars)
     screen_text(answer, policy.max_answer_chars)
+    qualified_ref, qualified_ans = strip_qualifiers(reference), strip_qualifiers(answer)
+    reference, answer = qualified_ref.text, qualified_ans.text
+    parameters = qualified_ref.parameters | qualified_ans.parameters
+    if qualified_ref.quantifier and qualified_ans.quantifier and qualified_ref.quantifier != qualified_ans.quantifier:
+        return False  # "for every real x" is not "for some real x"
+    if qualified_ref.labels or qualified_ans.labels:
+        # "largest: 9, smallest: 2": the labels order the values, so the list compares in order,
+        # and two labelled answers must use the same labels in the same order.
+        if qualified_ref.labels and qualified_ans.labels and qualified_ref.labels != qualified_ans.labels:
+            return False
+        policy = replace(policy, bare_list="ordered")
+    if negated(answer) != negated(reference):
+        return False  # "x = 0 for no real x" is not "x = 0 for every real x", whatever the math reads
     based = _compare_based(reference, answer)
     if based is not None:
         return based
@@ -72,7 +98,7 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
             ref = f"({ref})\\cdot\\frac{{\\pi}}{{180}}"
         else:
             ans = f"({ans})\\cdot\\frac{{\\pi}}{{180}}"
-    ref, ans = _final_value(ref, computation=False), _final_value(ans, computation=True)
+    ref, ans = _final_value(ref, computation=True), _final_value(ans, computation=True)
     if not ref:
         raise UnparsableError("empty reference")
     if not ans:
@@ -83,16 +109,19 @@ def equivalent(reference: str, answer: str, policy: VerifierPolicy) -> bool:
     if letter is not None:
         given = choice_letter(ans, leading=True)
         if given is not None:
-            return given == letter
+            # "(B) or (D)" hedges: a second choice letter makes the answer wrong whatever the first is.
+            return given == letter and len(choice_letters(ans)) == 1
     words = plain_text(ref)
-    if words is not None:
-        return plain_text(ans) == words
+    # "ab" may be a product: a single short token is text only when the answer is text too.
+    if words is not None and not (_SHORT_TOKEN.fullmatch(words) and plain_text(ans) is None):
+        given = plain_text(ans)
+        return given is not None and (given == words or text_key(given) == text_key(words))
     if policy.assignment:
         ref, ans = _unname(ref, ans), _unname(ans, ref)
     fast = fast_verdict(ref, ans, policy)
     if fast is not None:
         return fast
-    return _Comparer(policy, parse_literal(ref)).nodes(split(ref), split(ans))
+    return _Comparer(policy, parse_literal(ref), parameters=parameters).compare(split(ref), split(ans))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +164,12 @@ def _unname(text: str, other: str) -> str:
     return value if value is not None else text
 
 
+_NUMERIC_COMMANDS = re.compile(r"\\(?:[dt]?frac|[dt]?binom|sqrt|cdot|times|div|left|right)(?![a-zA-Z])")
+_LETTER = re.compile(r"[A-Za-z]")
+_SHORT_TOKEN = re.compile(r"[a-z]{2,3}")
+_PRIME = re.compile(r"'|\\prime(?![a-zA-Z])")
+
+
 def _final_value(answer: str, *, computation: bool) -> str:
     """A worked chain ``x = 5+6 = 11`` answers its last link and ``1/3 \\approx 0.33`` its exact part;
     an answer (``computation``) written as ``2+3 = 5`` answers its right side."""
@@ -146,8 +181,10 @@ def _final_value(answer: str, *, computation: bool) -> str:
     links = split_top(answer, "=")
     if len(links) > 2:
         return links[-1]
-    # "2+3 = 5": a left side with no letters is a computation, not a name or an equation.
-    if computation and len(links) == 2 and links[1] and not re.search(r"[A-Za-z]", links[0].replace("\\frac", "")):
+    # "2+3 = 5", "\\binom{6}{3} = 20": numbers on both sides are a computation and its value; "1 = x"
+    # or "7 = 11a+c" stay equations.
+    if (computation and len(links) == 2 and links[1] and not _LETTER.search(_NUMERIC_COMMANDS.sub("", links[0]))
+            and not _LETTER.search(_NUMERIC_COMMANDS.sub("", links[1]).replace("\\pi", ""))):
         return links[1]
     return answer
 
@@ -155,8 +192,11 @@ def _final_value(answer: str, *, computation: bool) -> str:
 class _Comparer:
     """One gold-vs-answer comparison; holds the policy and the gold's written form."""
 
-    def __init__(self, policy: VerifierPolicy, reference_literal: NumberLiteral | None) -> None:
+    def __init__(self, policy: VerifierPolicy, reference_literal: NumberLiteral | None, *,
+                 parameters: frozenset[str] = frozenset()) -> None:
         self.policy = policy
+        self.parameters = parameters
+        """Letters a qualifier (``k \\in \\mathbb{Z}``) declared integer parameters, free to be renamed."""
         self.ref_decimals = reference_literal.decimals if reference_literal is not None else None
         self.ref_value = reference_literal.value if reference_literal is not None else None
         self.pred_decimals: int | None = None
@@ -164,12 +204,26 @@ class _Comparer:
 
     # --- shapes ---------------------------------------------------------------------------------
 
+    def compare(self, gold: Node, pred: Node) -> bool:
+        """``nodes``, after one check on the whole answer: conditions on a renamed free variable
+        (``1 < 2y \\le 3`` for ``1 < 2x \\le 3``) describe another set, though sympy solves both to the
+        same interval."""
+        g_names, p_names = _condition_names(gold), _condition_names(pred)
+        if g_names and p_names and g_names != p_names:
+            return False
+        return self.nodes(gold, pred)
+
     def nodes(self, gold: Node, pred: Node) -> bool:
         if isinstance(gold, Scalar) and isinstance(pred, Scalar):
             return self.scalars(gold, pred)
-        if isinstance(gold, Seq) and isinstance(pred, Seq):
+        if isinstance(gold, Seq) and isinstance(pred, Seq) and "both" not in (gold.kind, pred.kind):
+            if self._is_ratio(gold) and self._is_ratio(pred):
+                return self.ratios(gold, pred)
+            point = _point_pair(gold, pred)
+            if point is not None:
+                return self.seqs(*point)
             return self.seqs(gold, pred)
-        if isinstance(gold, Union) and isinstance(pred, Union):
+        if isinstance(gold, Union) and isinstance(pred, Union) and not (gold.bound or pred.bound):
             return _matching(gold.parts, pred.parts, self.nodes)
         # Mixed shapes: a vector vs a tuple, an inequality vs an interval, ``\pm`` vs a list.
         return self.mixed(gold, pred)
@@ -184,6 +238,23 @@ class _Comparer:
             return False
         return all(self.nodes(g, p) for g, p in zip(gold.items, pred.items, strict=True))
 
+    def _is_ratio(self, node: Node) -> bool:
+        """A ratio read as a fraction: policy ``ratio="fraction"``, and not a clock time."""
+        return (isinstance(node, Seq) and node.kind == "ratio" and self.policy.ratio == "fraction"
+                and not is_clock_time(node))
+
+    def ratios(self, gold: Seq, pred: Seq) -> bool:
+        """``2:4`` is ``1:2``: the same number of parts, proportional by one positive factor."""
+        if len(gold.items) != len(pred.items) or len(gold.items) > _MAX_ITEMS:
+            return False
+        g_parts, p_parts = [self.value_of(i) for i in gold.items], [self.value_of(i) for i in pred.items]
+        if not all(isinstance(v, sympy.Expr) for v in g_parts + p_parts):
+            return self.seqs(gold, pred)
+        g0, p0 = g_parts[0], p_parts[0]
+        assert isinstance(g0, sympy.Expr) and isinstance(p0, sympy.Expr)
+        return all(self.exprs(g * p0, p * g0) for g, p in zip(g_parts[1:], p_parts[1:], strict=True)) and (
+            self.exprs(g0 / g_parts[1], p0 / p_parts[1]) if g_parts[1] != 0 and p_parts[1] != 0 else False)
+
     def mixed(self, gold: Node, pred: Node) -> bool:
         gold_value, pred_value = self.value_of(gold), self.value_of(pred)
         if gold_value is None or pred_value is None:
@@ -194,12 +265,21 @@ class _Comparer:
         """A sympy value, a sympy set (intervals, unions, ``\\{\\}``) or an ordered ``_Tuple``."""
         if isinstance(node, Scalar):
             return self.sympy_of(node)
+        if self._is_ratio(node) and len(node.items) == 2:  # type: ignore[union-attr]
+            top, bottom = (self.value_of(i) for i in node.items)  # type: ignore[union-attr]
+            if isinstance(top, sympy.Expr) and isinstance(bottom, sympy.Expr) and bottom != 0:
+                return top / bottom
+            return None
         if isinstance(node, Union):
             parts = [self.as_set(self.value_of(p)) for p in node.parts]
             return None if any(p is None for p in parts) else sympy.Union(*parts)
         items = [self.value_of(i) for i in node.items]
         if any(i is None for i in items):
             return None
+        if node.kind == "both":
+            # "x > -1 and x < 3": every condition holds, the intersection of their sets.
+            sets = [self.as_set(i) for i in items]
+            return None if any(s is None for s in sets) else sympy.Intersection(*sets)
         if node.kind == "bare" and all(_is_relation(i) for i in items):
             # "x < -2 or x > 3": a list of conditions on one variable is the union of their sets.
             parts = [self.as_set(i) for i in items]
@@ -220,6 +300,8 @@ class _Comparer:
         if self.policy.assignment:
             gold = Scalar(_unname(gold.latex, pred.latex), gold.percent)
             pred = Scalar(_unname(pred.latex, gold.latex), pred.percent)
+        if len(_PRIME.findall(gold.latex)) != len(_PRIME.findall(pred.latex)):
+            return False  # E' is another point than E; f'' another function than f' (the parser drops primes)
         g, p = to_sympy(gold.latex), to_sympy(pred.latex)
         if gold.percent == pred.percent:
             return self.values(g, p)
@@ -275,13 +357,17 @@ class _Comparer:
         return _matching(g_parts, p_parts, self.interval)
 
     def as_set(self, value: object) -> sympy.Set | None:
+        if isinstance(value, sympy.Complement | sympy.Intersection):
+            # \\mathbb{R} \\setminus \\{1\\} arrives unevaluated; as intervals it compares part by part.
+            value = type(value)(*value.args)
         if isinstance(value, sympy.Set):
             return value
         if isinstance(value, _Tuple):
             return value.interval()
         if not (self.policy.interval_inequality and isinstance(value, sympy.Basic) and _is_relation(value)):
             return None
-        relation: sympy.Basic = value
+        # "2x + y <= 4 + y" is a condition on x alone once both sides are brought to one.
+        relation: sympy.Basic = _one_sided(value)
         # "0 < f(x) < 1" describes a range: read the one function value as the variable.
         calls = relation.atoms(sympy.core.function.AppliedUndef)
         if len(calls) == 1:
@@ -328,6 +414,9 @@ class _Comparer:
             g_name, p_name = _assigned_symbol(g), _assigned_symbol(p)
             if g_name == p_name or _same_function(g_name, p_name, g_value):
                 return self.exprs(g_value, p_value)
+            renamed = _bound_arguments(g_name, p_name, p_value)
+            if renamed is not None:
+                return self.exprs(g_value, renamed)
         return self.proportional(g.lhs - g.rhs, p.lhs - p.rhs, positive=False)
 
     def inequality(self, g: tuple[sympy.Expr, bool], p: tuple[sympy.Expr, bool]) -> bool:
@@ -345,13 +434,33 @@ class _Comparer:
         a, b = _exact(a), _exact(b)
         if a == b:
             return True
+        b = self._renamed_parameter(a, b)
         if not _names(a) and not _names(b):
             return self.numbers(a, b, approximate=approximate)
         # Symbols present on one side only are allowed: sin^2 x + cos^2 x is the constant 1.
         return self.spot_check(a, b)
 
+    def _renamed_parameter(self, gold: sympy.Basic, pred: sympy.Basic) -> sympy.Basic:
+        """``\\frac{\\pi}{2}+m\\pi`` for ``\\frac{\\pi}{2}+k\\pi``: one integer parameter, named differently.
+        A parameter is a letter a qualifier declared an integer (``k \\in \\mathbb{Z}``), or k, m, n
+        next to pi in both answers (a periodic family); any other renamed letter is a free variable."""
+        only_gold = [s for s in gold.free_symbols - pred.free_symbols if isinstance(s, sympy.Symbol)]
+        only_pred = [s for s in pred.free_symbols - gold.free_symbols if isinstance(s, sympy.Symbol)]
+        if len(only_gold) != 1 or len(only_pred) != 1:
+            return pred
+        periodic = gold.has(sympy.pi) and pred.has(sympy.pi) and {only_gold[0].name, only_pred[0].name} <= set("kmn")
+        declared = only_gold[0].name in self.parameters or only_pred[0].name in self.parameters
+        if not (declared or periodic):
+            return pred
+        return pred.xreplace({only_pred[0]: only_gold[0]})
+
     def numbers(self, a: sympy.Basic, b: sympy.Basic, *, approximate: bool) -> bool:
         """``approximate``: the answer was written with decimals, so it may not claim a rounded gold."""
+        exact_a, exact_b = exact_rational(a), exact_rational(b)
+        if exact_a is not None and exact_b is not None:
+            # 3^{80}+1 vs 3^{80}: exact sides never meet a float tolerance.
+            a, b = sympy.Rational(exact_a.numerator, exact_a.denominator), sympy.Rational(
+                exact_b.numerator, exact_b.denominator)
         if a.is_Rational and b.is_Rational:
             if a == b:
                 return True
@@ -359,8 +468,15 @@ class _Comparer:
         va, vb = _evaluate(a), _evaluate(b)
         if va is None or vb is None:
             return bool(a.equals(b))
-        if _close(va, vb):
-            return True
+        digits = _magnitude(va, vb)
+        if digits > _PRECISION // 2:
+            # e^{100}+1 vs e^{100}: enough digits to see the units place, then an absolute tolerance.
+            va, vb = _evaluate(a, _PRECISION + digits), _evaluate(b, _PRECISION + digits)
+            if va is None or vb is None:
+                return False
+        if _close(va, vb, absolute=True):
+            # Both exact: \\sqrt{2}+10^{-40} is not \\sqrt{2}. evalf resolves the cancellation in a - b.
+            return approximate or _vanishes(sympy.Add(a, -b, evaluate=False), digits)
         if approximate:
             return self._approximates(a, va, b)
         return self._rounded_gold(b, vb)
@@ -369,6 +485,8 @@ class _Comparer:
         """Policy ``approximate_digits`` (see ``literal.approximates``) for a symbolic gold."""
         if self.pred_decimals is None or not pred.is_Rational or not gold_value.is_real:
             return False
+        if (gold.is_Rational or _rational_value(gold_value)) and not self.policy.approximate_rationals:
+            return False  # log_2 8 is the rational 3: 3.0000001 is a near miss, not a rounding of it
         written = NumberLiteral(Fraction(int(pred.p), int(pred.q)), self.pred_decimals)
         gold_fraction = Fraction(int(gold.p), int(gold.q)) if gold.is_Rational else Fraction(str(gold_value))
         return approximates(written, gold_fraction, exact_gold=bool(gold.is_Rational),
@@ -381,27 +499,46 @@ class _Comparer:
         value = value if value is not None else _evaluate(pred)
         if value is None or not value.is_real:
             return False
+        if (pred.is_Rational or _rational_value(value)) and not self.policy.approximate_rationals:
+            return False  # a rounded gold (0.33) stands for an irrational (pi), a fraction only by policy
         exact = Fraction(int(pred.p), int(pred.q)) if pred.is_Rational else Fraction(str(value))
         return rounds_to(exact, NumberLiteral(self.ref_value, self.ref_decimals), value_is_exact=bool(pred.is_Rational))
 
     def spot_check(self, a: sympy.Basic, b: sympy.Basic) -> bool:
         """Equal at random points (60-digit floats), else fall back to simplify. Positive points
         decide; negative points count only where both sides are real there, so |x| differs from x
-        while sqrt(1/n) still equals 1/sqrt(n)."""
+        while sqrt(1/n) still equals 1/sqrt(n); where both are complex they must agree up to conjugation."""
         symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
         rng = random.Random(len(symbols))
         agreed = 0
+        logs = a.has(sympy.log) or b.has(sympy.log)
         for attempt in range(_SPOT_POINTS * 3):
             negative = attempt % 3 == 2
             point = _random_point(symbols, rng, negative=negative)
-            va, vb = _evaluate(a.xreplace(point)), _evaluate(b.xreplace(point))
-            if va is None or vb is None or (negative and not (va.is_real and vb.is_real)):
+            va, vb = _evaluate_at(a, point), _evaluate_at(b, point)
+            if va is None or vb is None:
+                continue
+            va, vb = _settle_zero(a, va, point), _settle_zero(b, vb, point)
+            if logs and not (va.is_real or vb.is_real):
+                continue  # a log off its real domain: the branches of the two forms may differ by 2*pi*i*k
+            if negative and not (va.is_real and vb.is_real):
+                # Log rules (log(x^y) = y log x) shift the branch by 2*pi*i*k/ln(base): not compared.
+                if not (va.is_real or vb.is_real or logs) and not _same_up_to_branch(va, vb):
+                    return False
                 continue
             if not _close(va, vb):
                 return False
             agreed += 1
             if agreed >= _SPOT_POINTS:
-                return True
+                # The tolerance would let x^2-1 pass for (x-1)(x+1)+10^{-40}: at one exact point the
+                # difference must vanish too.
+                # The last agreeing point, as the exact rationals its floats were made from.
+                exact = {s: sympy.Rational(str(v)).limit_denominator(100) for s, v in point.items()}
+                try:
+                    difference = sympy.Add(a, -b, evaluate=False).xreplace(exact)
+                except (TypeError, ValueError, ArithmeticError):
+                    return True
+                return _evaluate(difference) is None or _vanishes(difference, _magnitude(va, vb))
         return bool(sympy.simplify(a - b) == 0)
 
     def proportional(self, d1: sympy.Basic, d2: sympy.Basic, *, positive: bool) -> bool:
@@ -415,7 +552,7 @@ class _Comparer:
         agreed = 0
         for _ in range(_SPOT_POINTS * 2):
             point = _random_point(symbols, rng)
-            v1, v2 = _evaluate(d1.xreplace(point)), _evaluate(d2.xreplace(point))
+            v1, v2 = _evaluate_at(d1, point), _evaluate_at(d2, point)
             if v1 is None or v2 is None or v2 == 0 or v1 == 0:
                 continue
             current = v1 / v2
@@ -429,6 +566,51 @@ class _Comparer:
             if agreed >= _SPOT_POINTS:
                 return True
         return False
+
+
+_CONDITIONS = (sympy.And, sympy.Or, sympy.Unequality, sympy.StrictGreaterThan, sympy.StrictLessThan,
+               sympy.GreaterThan, sympy.LessThan)
+
+
+_CONDITION_SIGN = re.compile(r"[<>]|\\(?:[lg]eq?|ne|neq)(?![a-zA-Z])")
+
+
+def _condition_names(node: Node) -> frozenset[str]:
+    """Variable names of the inequalities in an answer (an unreadable part contributes none)."""
+    if isinstance(node, Scalar):
+        if not _CONDITION_SIGN.search(node.latex):
+            return frozenset()  # no inequality sign: nothing to parse here
+        try:
+            value = to_sympy(node.latex)
+        except UnparsableError:
+            return frozenset()
+        return _names(_one_sided(value)) if isinstance(value, _CONDITIONS) else frozenset()
+    if isinstance(node, Union) and node.bound:
+        return frozenset()  # the variable of a set-builder is bound
+    parts = node.parts if isinstance(node, Union) else node.items
+    return frozenset().union(*(_condition_names(p) for p in parts))
+
+
+def _point_pair(gold: Seq, pred: Seq) -> tuple[Seq, Seq] | None:
+    """A point against ``x = 1, y = 2``: both as tuples (see ``assignments_as_tuple``)."""
+    for tup, other in ((gold, pred), (pred, gold)):
+        if tup.kind == "bracket" and (tup.opening, tup.closing) == ("(", ")"):
+            named = assignments_as_tuple(other)
+            if named is not None and len(named.items) == len(tup.items):
+                return (gold, named) if tup is gold else (named, pred)
+    return None
+
+
+def _one_sided(relation: sympy.Basic) -> sympy.Basic:
+    """``a <= b`` as ``a - b <= 0`` (through And/Or), so that a symbol on both sides cancels."""
+    if isinstance(relation, sympy.And | sympy.Or):
+        return relation.func(*(_one_sided(a) for a in relation.args))
+    if isinstance(relation, sympy.core.relational.Relational) and relation.rhs != 0:
+        try:
+            return relation.func(relation.lhs - relation.rhs, 0)
+        except (TypeError, ValueError):
+            return relation
+    return relation
 
 
 def _matching(golds: Sequence[_T], preds: Sequence[_T], same: Callable[[_T, _T], bool]) -> bool:
@@ -500,6 +682,24 @@ def _same_function(a: sympy.Basic | None, b: sympy.Basic | None, value: sympy.Ba
         sorted(value.free_symbols, key=str))
 
 
+def _bound_arguments(g_name: sympy.Basic | None, p_name: sympy.Basic | None, p_value: sympy.Basic
+                     ) -> sympy.Basic | None:
+    """``g(s) = 3s`` read with the gold's argument names (``g(t) = 3t``): a function's arguments are
+    bound. None unless both name the same function with distinct plain-symbol arguments."""
+    calls = (g_name, p_name)
+    if not all(isinstance(c, sympy.core.function.AppliedUndef) for c in calls):
+        return None
+    assert g_name is not None and p_name is not None
+    g_args, p_args = g_name.args, p_name.args
+    if g_name.func != p_name.func or len(g_args) != len(p_args) or len(set(g_args)) != len(g_args) or len(
+            set(p_args)) != len(p_args) or not all(isinstance(a, sympy.Symbol) for a in g_args + p_args):
+        return None
+    # Renaming s -> t must not capture a t that the answer already uses freely.
+    if (set(g_args) - set(p_args)) & p_value.free_symbols:
+        return None
+    return p_value.xreplace(dict(zip(p_args, g_args, strict=True)))
+
+
 def _assigned_value(eq: sympy.Equality) -> sympy.Basic | None:
     """``x = 5`` -> 5 (either side may hold the lone symbol); None when not an assignment."""
     symbol = _assigned_symbol(eq)
@@ -529,20 +729,86 @@ def _names(expr: sympy.Basic) -> frozenset[str]:
     return frozenset(s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol))
 
 
-def _evaluate(expr: sympy.Basic) -> sympy.Basic | None:
-    """A finite number to 50 digits, or None."""
+def _vanishes(difference: sympy.Basic, magnitude: int = 0) -> bool:
+    """Is an exact constant zero? evalf raises precision through a cancellation (up to ``maxn``
+    digits, enough for sides of ``magnitude`` digits) and returns a part with no digits left
+    (treated as 0 by ``_evaluate``); a value that survives doubled precision is not 0."""
+    maxn = min(_MAX_CANCELLATION, 2 * (_PRECISION + magnitude) + 200)
+    value = _evaluate(difference, maxn=maxn)
+    if value is None:
+        return False
+    if value == 0:
+        return True
+    # Rounding noise shrinks when the precision doubles; a real difference keeps its size.
+    again = _evaluate(difference, 2 * _PRECISION, maxn=2 * maxn)
+    return again is not None and (again == 0 or abs(again) < abs(value) * _NOISE)
+
+
+def _rational_value(value: sympy.Basic) -> bool:
+    """Is a 50-digit value a fraction with a small denominator (an exact rational written as log_2 8)?"""
+    if not value.is_real:
+        return False
+    nearest = Fraction(str(value)).limit_denominator(10**6)
+    return bool(abs(value - sympy.Rational(nearest.numerator, nearest.denominator)) <= _NOISE * max(1, abs(value)))
+
+
+def _settle_zero(expr: sympy.Basic, value: sympy.Basic, point: dict[sympy.Symbol, sympy.Float]) -> sympy.Basic:
+    """A value near the working precision's noise floor is 0 if doubling the precision shrinks it
+    accordingly (sqrt(2x sqrt(x^2+1)+2x^2+1) - sqrt(x^2+1) - x); a true tiny value (10^-60) stays."""
+    if value == 0 or abs(value) > _NOISE:
+        return value
+    again = _evaluate_at(expr, {s: sympy.Float(v, 2 * _PRECISION + 10) for s, v in point.items()},
+                         2 * _PRECISION)
+    return sympy.S.Zero if again is not None and abs(again) < _NOISE**2 else value
+
+
+def _evaluate_at(expr: sympy.Basic, point: dict[sympy.Symbol, sympy.Float],
+                 digits: int = _PRECISION) -> sympy.Basic | None:
+    """``expr`` at ``point``; None where it has no value (substituting can already hit a pole: (n-k)!)."""
     try:
-        value = expr.evalf(_PRECISION)
+        substituted = expr.xreplace(point)
+    except (TypeError, ValueError, ArithmeticError):
+        return None
+    return _evaluate(substituted, digits)
+
+
+def _evaluate(expr: sympy.Basic, digits: int = _PRECISION, maxn: int | None = None) -> sympy.Basic | None:
+    """A finite number to ``digits`` (default 50) digits, or None; ``maxn``: how far evalf may raise
+    its working precision to resolve a cancellation."""
+    try:
+        value = expr.evalf(digits, maxn=maxn) if maxn else expr.evalf(digits)
     except (TypeError, ValueError, ArithmeticError, AttributeError):
         return None
     if not value.is_number or value.has(sympy.zoo, sympy.nan) or not value.is_finite:
         return None
-    return value
+    # evalf marks a part with no significant digit left (sin(2*pi) -> -0.e-118) by a precision of a
+    # few bits: that part is zero, unlike a true tiny value (2^-400 keeps its full precision).
+    vanished = {f: sympy.S.Zero for f in value.atoms(sympy.Float) if getattr(f, "_prec", 53) < _VANISHED_BITS}
+    return value.xreplace(vanished) if vanished else value
 
 
-def _close(a: sympy.Basic, b: sympy.Basic) -> bool:
+def _close(a: sympy.Basic, b: sympy.Basic, *, absolute: bool = False) -> bool:
+    """Relative tolerance; with ``absolute`` the tolerance stops growing above magnitude 1, so that
+    two numbers (not functions at sample points) differing by 1 in the units place stay apart."""
     diff = abs(a - b)
     scale = max(abs(a), abs(b))
     if scale == 0:
         return True
+    if absolute:
+        scale = min(scale, sympy.S.One)
     return bool(diff <= _REL_TOL * scale)
+
+
+def _same_up_to_branch(a: sympy.Basic, b: sympy.Basic) -> bool:
+    """Two complex values of power expressions at a point off their real domain: the accepted
+    convention differs there by the branch of a root (conjugates: sqrt(1/n), 1/sqrt(n));
+    (a^b)^c and a^{bc} differ by another phase."""
+    return bool(_close(a, b) or _close(a, sympy.conjugate(b)))
+
+
+def _magnitude(*values: sympy.Basic) -> int:
+    """Decimal digits before the point of the largest of ``values`` (0 below 1), capped by the parse screen."""
+    largest = max(abs(v) for v in values)
+    if largest < 1:
+        return 0
+    return min(int(sympy.floor(sympy.log(largest, 10))) + 1, MAX_DIGITS)

@@ -29,8 +29,17 @@ MAX_FACTORIAL = 10000
 MAX_TOWER = 2
 """``x^{x^x}`` is allowed, ``x^{x^{x^x}}`` is not."""
 
+# A digit or ")" then "(": not an exponent or subscript digit (\sec^2(y) is sec(y)^2).
+_DIFFERENTIAL = re.compile(r"d[a-zA-Z]")
+_JUXTAPOSED = re.compile(r"(?:(?<=\))|(?<=\d)(?<![\^_]\d))\s*\(")
 _DIGIT_RUN = re.compile(rf"\d{{{MAX_DIGIT_RUN + 1},}}")
-_REFUSED_COMMANDS = ("\\sum", "\\prod", "\\int", "\\lim", "\\iint", "\\oint", "\\frac{d", "\\partial")
+MAX_TERMS = 200
+"""Most terms a finite ``\\sum``/``\\prod`` (nested ones multiplied) is expanded into; symbolic ranges are refused."""
+
+_REFUSED_COMMANDS = ("\\int", "\\lim", "\\iint", "\\oint", "\\partial")
+# d/dx, dy/dx, d^2y/dx^2 (a fraction whose numerator is a "d" followed by at most a name is a derivative,
+# while \frac{d}{240} is a variable d over 240).
+_DERIVATIVE = re.compile(r"\\frac\s*\{\s*d\s*(?:\^\s*\{?\d\}?)?\s*[a-zA-Z]?\s*\}\s*\{\s*d\s*[a-zA-Z]")
 _CONVERSION = ConversionConfig(
     interpret_as_mixed_fractions=True, interpret_simple_eq_as_assignment=False, interpret_contains_as_eq=True,
     lowercase_symbols=True,
@@ -47,8 +56,8 @@ def screen_text(text: str, max_chars: int) -> None:
         raise UnparsableError(f"longer than {max_chars} chars")
     if _DIGIT_RUN.search(text):
         raise UnparsableError("integer literal too long")
-    if any(cmd in text for cmd in _REFUSED_COMMANDS):
-        raise UnparsableError("sums, products, integrals and limits are not compared")
+    if any(cmd in text for cmd in _REFUSED_COMMANDS) or _DERIVATIVE.search(text):
+        raise UnparsableError("integrals, limits and derivatives are not compared")
     depth = deepest = 0
     for ch in text:
         if ch in "([{":
@@ -63,6 +72,8 @@ def screen_text(text: str, max_chars: int) -> None:
 @lru_cache(maxsize=4096)
 def to_sympy(latex: str) -> sympy.Basic:
     """One scalar LaTeX answer as a sympy object (expression, relation, set or matrix)."""
+    # The grammar reads "2(3)" and "(2)(3)" as 2+3 (a mixed number); juxtaposition is a product.
+    latex = _JUXTAPOSED.sub(r"\\cdot (", latex)
     try:
         expr = latex2sympy(latex, normalization_config=None, conversion_config=_CONVERSION)
     except (RecursionError, MemoryError):
@@ -72,9 +83,18 @@ def to_sympy(latex: str) -> sympy.Basic:
     if not isinstance(expr, sympy.Basic | sympy.MatrixBase):
         raise UnparsableError(f"unsupported result {type(expr).__name__}")
     screen_tree(expr)
+    if isinstance(expr, sympy.Basic) and expr.has(sympy.Sum, sympy.Product):
+        expr = _expand_finite(expr, MAX_TERMS)
+        screen_tree(expr)
     if isinstance(expr, sympy.MatrixExpr):
         # A sum or product of explicit matrices: its size is bounded by the screen above.
         expr = expr.doit()
+    # The grammar reads "da" as one differential-like symbol; with integrals and derivatives refused
+    # above, it can only be the product d*a (\frac{da}{c} is \frac{ad}{c}).
+    differentials = {s: sympy.Symbol("d") * sympy.Symbol(s.name[1:]) for s in expr.free_symbols
+                     if isinstance(s, sympy.Symbol) and _DIFFERENTIAL.fullmatch(s.name)}
+    if differentials:
+        expr = expr.xreplace(differentials)
     # Answers use i for the imaginary unit (3+4i); an index variable named i in a final answer is rare.
     imaginary = [s for s in expr.free_symbols if isinstance(s, sympy.Symbol) and s.name == "i"]
     return expr.xreplace(dict.fromkeys(imaginary, sympy.I)) if imaginary else expr
@@ -133,6 +153,30 @@ def _digits(expr: sympy.Basic) -> float:
     if not expr.args:
         return 1.0
     return sum(_digits(a) for a in expr.args if isinstance(a, sympy.Basic)) + 1.0
+
+
+def _expand_finite(expr: sympy.Basic, budget: int) -> sympy.Basic:
+    """``\\sum_{k=1}^{3} k^2`` -> ``1 + 4 + 9``: each finite sum or product written out term by term,
+    within ``budget`` terms in all (nested ranges multiply). Symbolic or longer ranges are refused."""
+    if not expr.has(sympy.Sum, sympy.Product):
+        return expr
+    if isinstance(expr, sympy.Sum | sympy.Product):
+        # \\sum_i \\sum_j arrives as one Sum over (j, ...), (i, ...): innermost range first.
+        body, *limits = expr.args
+        counts = []
+        for limit in limits:
+            if len(limit) != 3 or not (limit[1].is_Integer and limit[2].is_Integer):
+                raise UnparsableError("sums and products over symbolic ranges are not compared")
+            counts.append(max(0, int(limit[2]) - int(limit[1]) + 1))
+        total = math.prod(counts)
+        if total > budget:
+            raise UnparsableError(f"sums and products of more than {MAX_TERMS} terms are not compared")
+        combine = sympy.Add if isinstance(expr, sympy.Sum) else sympy.Mul
+        result = _expand_finite(body, budget // max(total, 1))
+        for index, low, high in limits:
+            result = combine(*(result.xreplace({index: sympy.Integer(k)}) for k in range(int(low), int(high) + 1)))
+        return result
+    return expr.func(*(_expand_finite(a, budget) for a in expr.args))
 
 
 def _tower(expr: sympy.Basic) -> int:

@@ -51,6 +51,11 @@ ListPolicy = Literal["set", "ordered"]
 """How a bare comma list (``3, 5``, no brackets) compares: as a set (MATH's "enter all solutions")
 or in order (the original Hendrycks check)."""
 
+RatioPolicy = Literal["fraction", "parts"]
+"""How a ratio ``a:b`` compares: as the fraction a/b (``2:4`` is ``1:2`` and ``\\frac12``; more parts
+compare up to one common factor) or only part by part in order. A clock time (``4:30``, a two-digit
+last part) always compares by parts."""
+
 
 @dataclass(frozen=True, slots=True)
 class VerifierPolicy:
@@ -61,13 +66,20 @@ class VerifierPolicy:
     percent: PercentPolicy = "either"
     bare_list: ListPolicy = "set"
     rounded_reference: bool = True
-    """A decimal gold such as ``3.14`` accepts an exact answer (``\\pi``) that rounds to it at the gold's
-    number of decimals. An approximate *answer* to an exact gold (``0.333`` for ``1/3``) is always rejected."""
+    """A decimal gold such as ``3.14`` accepts an exact irrational answer (``\\pi``) that rounds to it at
+    the gold's number of decimals (a fraction such as ``1/3`` only with ``approximate_rationals``). For the
+    reverse, a decimal answer to an exact gold, see ``approximate_digits``."""
     approximate_digits: int | None = 5
     """A decimal answer may stand for a gold with no finite decimal form (``1/3``, ``\\sqrt{2}``, ``\\pi``)
     when it has at least this many significant digits and is within one unit of its last digit
-    (``0.33333`` for ``1/3``, ``125.663`` for ``40\\pi``). ``None``: never. A gold with a finite decimal
-    form (``3/5``) always needs the exact value."""
+    (``125.663`` for ``40\\pi``). ``None``: never. A gold with a finite decimal form (``3/5``) always
+    needs the exact value, and a rational gold (``1/3``) too unless ``approximate_rationals``."""
+    approximate_rationals: bool = False
+    """Let ``approximate_digits`` apply to rational golds with no finite decimal form as well
+    (``0.33333`` for ``1/3``), and ``rounded_reference`` to rational answers (gold ``0.33`` for ``1/3``).
+    Off: a decimal and a fraction with no finite decimal form are different answers."""
+    ratio: RatioPolicy = "fraction"
+    """``a:b`` equals ``a/b`` (see RatioPolicy)."""
     interval_inequality: bool = True
     """``x > 2`` equals ``(2, \\infty)``; a chain ``1 < x \\le 2`` equals ``(1, 2]``."""
     vector_tuple: bool = True

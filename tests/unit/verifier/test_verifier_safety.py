@@ -44,3 +44,16 @@ def test_oversized_math_is_refused_quickly(answer: str) -> None:
     assert time.perf_counter() - start < 2.0
     assert not correct
     assert status in {"ok", "unparsable"}
+
+
+@pytest.mark.parametrize(
+    ("gold", "answer"),
+    [("(x+1)^{2000}", "(1+x)^{2000}"), ("x^{19000}", "x^{19000}"),
+     ("\\sum_{k=1}^{200} x^{k}", "\\sum_{j=1}^{200} x^{j}"),
+     ("(\\pm 1, \\pm 2, \\pm 3, \\pm 4)", "(\\pm 1, \\pm 2, \\pm 3, \\pm 4)"), ("e^{1000}", "e^{1000}+1")],
+)
+def test_equal_looking_large_pairs_are_bounded(gold: str, answer: str) -> None:
+    """Pairs that pass the float spot checks and reach the exact checks (exact point, doubled precision)."""
+    start = time.perf_counter()
+    judge(gold, answer, VerifierPolicy())
+    assert time.perf_counter() - start < 2.0

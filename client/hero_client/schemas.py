@@ -134,6 +134,8 @@ class VerifierParams(_Model):
     approximate_digits: Annotated[int, Field(ge=0, le=30)] | None = Field(
         None, description="Significant digits a decimal answer needs to stand for an irrational gold; 0: never."
     )
+    approximate_rationals: bool | None = None
+    ratio: Literal["fraction", "parts"] | None = None
     interval_inequality: bool | None = None
     vector_tuple: bool | None = None
     units: bool | None = None

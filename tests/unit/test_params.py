@@ -64,3 +64,15 @@ def test_request_verifier_policy_overrides_only_what_it_names() -> None:
     assert wire.compute == "needed"
     with pytest.raises(ValidationError, match="percent"):
         VerifierParams(percent="sometimes")  # type: ignore[arg-type]
+
+
+def test_every_verifier_policy_field_can_be_set_per_request() -> None:
+    import dataclasses
+
+    from hero_client.schemas import VerifierParams
+    from hero_service.params import resolve_policy
+    from hero_service.verifier.verdict import VerifierPolicy
+
+    assert set(VerifierParams.model_fields) == {f.name for f in dataclasses.fields(VerifierPolicy)}
+    policy = resolve_policy(VerifierPolicy(), VerifierParams(ratio="parts", approximate_rationals=True))
+    assert (policy.ratio, policy.approximate_rationals) == ("parts", True)

@@ -9,8 +9,9 @@ or bounded, so the scan is linear.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+import regex as re  # possessive quantifiers (*+) on every Python this supports; re has them from 3.11
 
 _NAME = r"(?<![A-Za-z\\])[a-zA-Z](?:_\{?[a-zA-Z0-9]{1,3}\}?)?(?![A-Za-z])"
 _SET = r"\\mathbb\s*\{?\s*([ZNRQC])\s*\}?"

@@ -6,10 +6,11 @@ Shape is decided here, before sympy, because latex2sympy reads ``(1, 2)`` as an 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
+
+import regex as re  # possessive quantifiers (*+) on every Python this supports; re has them from 3.11
 
 from hero_service.verifier.verdict import VerifierPolicy
 

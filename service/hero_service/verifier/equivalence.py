@@ -166,6 +166,26 @@ def _unname(text: str, other: str) -> str:
 
 _NUMERIC_COMMANDS = re.compile(r"\\(?:[dt]?frac|[dt]?binom|sqrt|cdot|times|div|left|right)(?![a-zA-Z])")
 _LETTER = re.compile(r"[A-Za-z]")
+# What a closed computation's left side may name besides numbers: functions and operators, the constants
+# pi, e and i, a determinant, and the variable a limit, sum or product binds (``\lim_{x \to 0}``).
+_CLOSED_COMMANDS = re.compile(
+    r"\\(?:[dt]?frac|[dt]?binom|sqrt|cdot|times|div|left|right|sin|cos|tan|sec|csc|cot|arcsin|arccos|arctan"
+    r"|sinh|cosh|tanh|log|ln|lg|exp|lim|sum|prod|bmod|pmod|mod|gcd|det|pi|to|rightarrow|infty|lfloor|rfloor"
+    r"|lceil|rceil|[,;!]|quad)(?![a-zA-Z])|\\operatorname\s*\{(?:lcm|gcd)\}|\\(?:begin|end)\s*\{vmatrix\}"
+)
+_BOUND_VARIABLE = re.compile(r"\\(?:lim|sum|prod)\s*_\s*\{?\s*([a-zA-Z])\s*(?:\\to|\\rightarrow|=)")
+_CONSTANT_LETTER = re.compile(r"(?<![A-Za-z\\])[ei](?![A-Za-z])")
+
+
+def _closed(expression: str) -> bool:
+    """No free variable: ``e^{i\\pi}``, ``\\log_2 8``, ``17 \\bmod 5``, ``\\sum_{k=1}^{10} k``; not ``2x``."""
+    bound = "".join(sorted(set(_BOUND_VARIABLE.findall(expression))))
+    text = _CONSTANT_LETTER.sub(" ", _CLOSED_COMMANDS.sub(" ", expression))
+    if bound:
+        text = re.sub(rf"(?<![A-Za-z])[{bound}](?![A-Za-z])", " ", text)
+    return not _LETTER.search(text)
+
+
 _SHORT_TOKEN = re.compile(r"[a-z]{2,3}")
 _PRIME = re.compile(r"'|\\prime(?![a-zA-Z])")
 
@@ -181,9 +201,9 @@ def _final_value(answer: str, *, computation: bool) -> str:
     links = split_top(answer, "=")
     if len(links) > 2:
         return links[-1]
-    # "2+3 = 5", "\\binom{6}{3} = 20": numbers on both sides are a computation and its value; "1 = x"
-    # or "7 = 11a+c" stay equations.
-    if (computation and len(links) == 2 and links[1] and not _LETTER.search(_NUMERIC_COMMANDS.sub("", links[0]))
+    # "2+3 = 5", "\\binom{6}{3} = 20", "\\log_2 8 = 3": a left side with no free variable and a value on the
+    # right are a computation and its value; "1 = x", "2x = 5" or "7 = 11a+c" stay equations.
+    if (computation and len(links) == 2 and links[1] and _closed(links[0])
             and not _LETTER.search(_NUMERIC_COMMANDS.sub("", links[1]).replace("\\pi", ""))):
         return links[1]
     return answer

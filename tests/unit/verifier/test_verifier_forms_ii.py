@@ -47,6 +47,9 @@ SAME = [
     ("g(x)=0 \\text{ for every real } x", "g(x)=0"), ("\\text{only } n=1", "n=1"),
     ("\\text{largest: } 9, \\text{smallest: } 2", "9, 2"), ("3^{\\text{rd}}", "3"), ("21", "21st day"),
     ("\\dbinom{6}{3} = 20", "20"), ("20", "\\binom{6}{3}=20"), ("0", "\\sin(2\\pi)"),
+    # a computation with no free variable answers its value: constants, functions, a bound index
+    ("-1", "e^{i\\pi} = -1"), ("1", "\\sin\\left(\\frac{\\pi}{2}\\right) = 1"), ("2", "17 \\bmod 5 = 2"),
+    ("3", "\\log_2(8) = 3"), ("55", "\\sum_{k=1}^{10} k = 55"),
     # finite sums and products, binomials, a variable named d
     ("\\sum_{n=0}^{3} k^n", "1+k+k^2+k^3"), ("\\prod_{k=1}^{3}\\cos(kx)", "\\cos x\\cos(2x)\\cos(3x)"),
     ("\\sum_{k=1}^{100} k", "5050"), ("\\sum_{i=1}^{10}\\sum_{j=1}^{10} ij", "3025"), ("\\prod_{k=1}^{20} k", "20!"),
@@ -80,6 +83,9 @@ NEAR_MISSES = [
     ("\\text{largest: } 9, \\text{smallest: } 2", "\\text{largest: } 2, \\text{smallest: } 9"),
     ("\\text{largest: } 9, \\text{smallest: } 2", "\\text{smallest: } 9, \\text{largest: } 2"),
     ("21", "22nd"), ("20", "\\binom{6}{3}=21"),
+    # an equation in a free variable is not a computation: "2x = 5" does not answer 5
+    ("5", "2x = 5"), ("10", "2y = 10"), ("5", "x + y = 5"), ("10", "\\sum_{k=1}^{n} k = 10"), ("-1", "e^{ix} = -1"),
+    ("4", "\\log_2(8) = 3"), ("3", "\\log_2(x) = 3"),
     ("0", "10^{-60}"), ("\\sum_{n=0}^{3} k^n", "1+k+k^2"), ("\\sum_{k=1}^{100} k", "5051"),
     ("\\sum_{i=1}^{10}\\sum_{j=1}^{10} ij", "3026"), ("\\binom{n}{k}", "\\frac{n!}{k!(n-k+1)!}"),
     ("\\sum_{k=1}^{n} k^2", "\\frac{n(n+1)(2n+1)}{6}"),  # a symbolic range: unparsable

@@ -32,12 +32,15 @@ from hero_client.schemas import (
     clean_text,
 )
 from hero_service import __version__, openrlhf
-from hero_service.assembler import ConflictError
-from hero_service.hero import ParamsError
+from hero_service.errors import (
+    NotServingError,
+    RequestTimeoutError,
+    ServiceError,
+    TooLargeError,
+    UnauthorizedError,
+)
 from hero_service.params import resolve_params
-from hero_service.reward_model.base import QueueFullError
 from hero_service.state import ServerState
-from hero_service.store import StateUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +55,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorResponse, "description": "Starting or draining; retry after Retry-After seconds."},
 }
 _PROBE_503: dict[int | str, dict[str, Any]] = {503: {"model": HealthResponse, "description": "Not ready."}}
-
-
-class NotServingError(Exception):
-    """The server is starting, draining or failed; the client should retry later (503)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class UnauthorizedError(Exception):
-    """No valid API key (401)."""
-
-
-class TooLargeError(Exception):
-    """The request exceeds a size limit (413); the message names the limit and its setting."""
 
 
 def _check_size(request: ScoreRequest, state: ServerState) -> None:
@@ -156,8 +143,7 @@ async def score(body: ScoreRequest, state: Serving) -> ScoreResponse:
     try:
         return await asyncio.wait_for(state.scorer.score(body), state.settings.request_timeout_s)
     except asyncio.TimeoutError:
-        raise NotServingError(f"the request took longer than HERO_REQUEST_TIMEOUT_S "
-                              f"({state.settings.request_timeout_s:g} s); retry, or send fewer groups") from None
+        raise RequestTimeoutError(state.settings.request_timeout_s) from None
 
 
 @router.post("/get_reward", dependencies=[Authorized], responses=_ERRORS)
@@ -177,7 +163,7 @@ async def get_reward(
     _check_size(request, state)
     try:
         result = await asyncio.wait_for(state.scorer.score(request), state.settings.request_timeout_s)
-    except (QueueFullError, NotServingError, StateUnavailableError, ParamsError, ConflictError):
+    except ServiceError:
         raise  # overload, shutdown and a bad parameter are the caller's to act on: not zeros
     except Exception:
         log.exception("get_reward: scoring failed; answering zeros flagged server_error")
@@ -281,43 +267,9 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return _error(422, jsonable_encoder(exc.errors()))
 
-    async def params_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ParamsError)
-        return _error(422, [{"loc": ["body", "params", exc.field], "msg": exc.message,
-                             "type": "value_error"}])
-
-    async def conflict(_: Request, exc: Exception) -> JSONResponse:
-        # A part that disagrees with its group (or reuses a part_id with other content): never merged.
-        assert isinstance(exc, ConflictError)
-        head, dot, name = exc.field.partition(".")
-        loc: list[str | int] = ["body", "params", name] if head == "params" and dot else \
-            ["body", "groups", *([] if exc.entry is None else [exc.entry]), exc.field]
-        return _error(409, [{"loc": loc, "msg": exc.message, "type": "conflict"}])
-
-    async def queue_full(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, QueueFullError)
-        return _error(429, str(exc), {"Retry-After": str(max(1, round(exc.retry_after)))})
-
-    async def not_serving(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, NotServingError)
-        return _error(503, exc.reason, {"Retry-After": "5"})
-
-    async def state_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        # Parts of a group cannot be assembled without the shared state; the trainers retry.
-        return _error(503, str(exc), {"Retry-After": "2"})
-
-    async def unauthorized(_: Request, exc: Exception) -> JSONResponse:
-        return _error(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
-                      {"WWW-Authenticate": "Bearer"})
+    async def service_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServiceError)
+        return _error(exc.status, exc.detail(), exc.headers() or None)
 
     app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(ParamsError, params_error)
-    app.add_exception_handler(ConflictError, conflict)
-    app.add_exception_handler(QueueFullError, queue_full)
-    app.add_exception_handler(NotServingError, not_serving)
-    app.add_exception_handler(StateUnavailableError, state_unavailable)
-    async def too_large(_: Request, exc: Exception) -> JSONResponse:
-        return _error(413, str(exc))
-
-    app.add_exception_handler(UnauthorizedError, unauthorized)
-    app.add_exception_handler(TooLargeError, too_large)
+    app.add_exception_handler(ServiceError, service_error)

@@ -20,23 +20,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from hero_service.errors import ConflictError
+
 P = TypeVar("P")
 R = TypeVar("R")
 
 log = logging.getLogger(__name__)
-
-
-class ConflictError(Exception):
-    """A part disagrees with its group, or reuses a part key with other content (HTTP 409).
-
-    ``field`` names what disagrees: ``group_size``, ``part_id`` or ``params.<name>``."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.entry: int | None = None
-        """The index of the request's group entry, set by whoever knows it."""
 
 
 def check_group(group_id: str, size: int, params: Mapping[str, Any], group_size: int,

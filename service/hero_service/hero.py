@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+from hero_service.errors import ParamsError
+
 Mode = Literal["hero", "verifier", "rm", "blend"]
 Dense = Literal["both", "negative", "positive", "none"]
 Preset = Literal["paper-appendix", "paper-main-text"]
@@ -36,15 +38,6 @@ PRESETS: MappingProxyType[str, tuple[float, float, float]] = MappingProxyType(
     }
 )
 """(w_min, w_max, k) for each weighting preset."""
-
-
-class ParamsError(ValueError):
-    """A parameter combination the math cannot honour; ``field`` names the parameter to fix."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from hero_client.schemas import GroupIn, GroupOut, ResolvedParams, ScoreRequest, ScoreResponse
-from hero_service.assembler import ConflictError, GroupAssembler
+from hero_service.assembler import GroupAssembler
+from hero_service.errors import ConflictError, QueueFullError
 from hero_service.hero import GroupReward, HeroParams, SigmaTracker, combine, group_sigma
 from hero_service.metrics import Metrics
 from hero_service.params import resolve_params, resolve_policy
-from hero_service.reward_model.base import QueueFullError, RewardModel, RMItem, RMScore
+from hero_service.reward_model.base import RewardModel, RMItem, RMScore
 from hero_service.settings import Settings
 from hero_service.store import (
     Claim,

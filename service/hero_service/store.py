@@ -23,7 +23,8 @@ from typing import Any, Generic, Protocol, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from hero_service.assembler import ConflictError, GroupAssembler, check_group, check_retry
+from hero_service.assembler import GroupAssembler, check_group, check_retry
+from hero_service.errors import ConflictError, StateUnavailableError
 from hero_service.hero import SigmaTracker
 
 P = TypeVar("P")
@@ -32,10 +33,6 @@ P_contra = TypeVar("P_contra", contravariant=True)
 R_co = TypeVar("R_co", covariant=True)
 
 log = logging.getLogger(__name__)
-
-
-class StateUnavailableError(Exception):
-    """The shared state backend cannot be reached; the client should retry (503)."""
 
 
 class Claim(Protocol[R_co]):

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from hero_service.assembler import ConflictError, GroupAssembler
+from hero_service.assembler import GroupAssembler
+from hero_service.errors import ConflictError
 
 
 class Recorder:

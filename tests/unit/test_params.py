@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from hero_client.schemas import ScoreParams
-from hero_service.hero import ParamsError
+from hero_service.errors import ParamsError
 from hero_service.params import resolve_params
 from hero_service.settings import Settings
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hero_service.reward_model.base import ModelInfo, QueueFullError, RewardModel, RMItem, RMScore
+from hero_service.errors import QueueFullError
+from hero_service.reward_model.base import ModelInfo, RewardModel, RMItem, RMScore
 from hero_service.reward_model.batcher import (
     BatcherClosedError,
     BatchLimits,

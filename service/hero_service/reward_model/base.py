@@ -45,14 +45,6 @@ class ModelInfo:
     """How a (prompt, response) reaches the model: ``chat`` (its chat template) or ``pair`` (a text pair)."""
 
 
-class QueueFullError(Exception):
-    """The RM queue is at capacity; the caller should answer 429 with ``retry_after`` seconds."""
-
-    def __init__(self, retry_after: float = 1.0) -> None:
-        super().__init__(f"reward model queue is full; retry in {retry_after:.0f}s")
-        self.retry_after = retry_after
-
-
 class RewardModel(Protocol):
     """An RM engine as the scorer sees it: started once, then scores items from any request."""
 

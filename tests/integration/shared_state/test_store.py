@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hero_service.assembler import ConflictError
+from hero_service.errors import ConflictError
 from hero_service.hero import SigmaTracker
 from hero_service.store import Codec, MemorySigma, RedisSigma, RedisStore
 

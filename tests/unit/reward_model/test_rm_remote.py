@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hero_service.reward_model.base import EngineHealth, QueueFullError, RMItem
+from hero_service.errors import QueueFullError
+from hero_service.reward_model.base import EngineHealth, RMItem
 from hero_service.reward_model.remote import Balancer, RemoteConfig, RemoteRewardModel, parse_classify
 from hero_service.settings import Settings
 

@@ -27,7 +27,9 @@ class Served:
     thread: threading.Thread
 
     def stop(self) -> None:
-        """What SIGTERM does: uvicorn's shutdown, with the app's drain first."""
+        """What SIGTERM does: the app's drain (its lifespan hooks the signal, which a server in a thread
+        does not get) beside uvicorn's shutdown."""
+        self.app.state.hero.begin_drain()
         self.server.should_exit = True
         self.thread.join(timeout=60)
 

@@ -28,9 +28,9 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from hero_service.errors import QueueFullError
+from hero_service.groups.store import redact_url
 from hero_service.reward_model.base import ModelInfo, RMItem, RMScore
 from hero_service.reward_model.batcher import BatcherClosedError, BatchObserver, NullObserver
-from hero_service.store import redact_url
 
 log = logging.getLogger(__name__)
 

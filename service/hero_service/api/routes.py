@@ -7,14 +7,11 @@ import functools
 import hmac
 import json
 import logging
-import math
 import platform
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import Field, field_validator
@@ -29,9 +26,9 @@ from hero_client.schemas import (
     ScoreParams,
     ScoreRequest,
     ScoreResponse,
-    clean_text,
 )
-from hero_service import __version__, openrlhf
+from hero_service import __version__
+from hero_service.api import openrlhf, wire
 from hero_service.errors import (
     NotServingError,
     RequestTimeoutError,
@@ -39,7 +36,7 @@ from hero_service.errors import (
     TooLargeError,
     UnauthorizedError,
 )
-from hero_service.params import resolve_params
+from hero_service.scoring import ScoreResult
 from hero_service.state import ServerState
 
 log = logging.getLogger(__name__)
@@ -141,9 +138,15 @@ async def score(body: ScoreRequest, state: Serving) -> ScoreResponse:
     """HERO rewards for rollout groups (or parts of groups)."""
     _check_size(body, state)
     try:
-        return await asyncio.wait_for(state.scorer.score(body), state.settings.request_timeout_s)
+        result = await asyncio.wait_for(_score(body, state), state.settings.request_timeout_s)
     except asyncio.TimeoutError:
         raise RequestTimeoutError(state.settings.request_timeout_s) from None
+    return wire.response(result)
+
+
+async def _score(request: ScoreRequest, state: ServerState) -> ScoreResult:
+    params = wire.resolve_params(request.params, state.settings, state.verifier.policy)
+    return await state.scorer.score(wire.entries(request.groups), params)
 
 
 @router.post("/get_reward", dependencies=[Authorized], responses=_ERRORS)
@@ -162,13 +165,13 @@ async def get_reward(
     request = ScoreRequest(groups=entries, params=params)
     _check_size(request, state)
     try:
-        result = await asyncio.wait_for(state.scorer.score(request), state.settings.request_timeout_s)
+        result = await asyncio.wait_for(_score(request, state), state.settings.request_timeout_s)
     except ServiceError:
         raise  # overload, shutdown and a bad parameter are the caller's to act on: not zeros
     except Exception:
         log.exception("get_reward: scoring failed; answering zeros flagged server_error")
         return openrlhf.failed_response(len(samples))
-    return openrlhf.to_response(result.groups, samples)
+    return openrlhf.to_response([wire.group_out(g) for g in result.groups], samples)
 
 
 @router.get("/health", response_model=HealthResponse, responses=_PROBE_503, dependencies=[Authorized])
@@ -203,7 +206,7 @@ async def metrics(state: State) -> Response:
 @router.get("/info", dependencies=[Authorized], responses={401: _ERRORS[401]})
 async def info(state: State) -> InfoResponse:
     """The model, versions, default parameters, verifier and batching settings."""
-    _, defaults = resolve_params(ScoreParams(), state.settings)
+    defaults = wire.resolved(wire.resolve_params(ScoreParams(), state.settings, state.verifier.policy))
     model = state.reward_model.info
     s = state.settings
     return InfoResponse(
@@ -238,38 +241,3 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[dist] = "absent"
     return out
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with what strict JSON cannot carry made printable: NaN and +-Infinity become the strings
-    Python's json writes for them, lone surrogates become U+FFFD. Error answers echo client input, and
-    JSON (RFC 8259) allows neither, so without this a bad request would become a 500."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {json_safe(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": json_safe(detail)}, status_code=status, headers=headers)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Map the domain errors to HTTP answers that say what to do."""
-
-    async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
-        # FastAPI's own handler fails on the input it echoes when that is NaN or a lone surrogate.
-        assert isinstance(exc, RequestValidationError)
-        return _error(422, jsonable_encoder(exc.errors()))
-
-    async def service_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ServiceError)
-        return _error(exc.status, exc.detail(), exc.headers() or None)
-
-    app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(ServiceError, service_error)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hero_service.verifier.verdict import VerifierPolicy
+from hero_service.hero import Dense, HeroParams, Mode, Preset, check_bands, check_weights
+from hero_service.verifier.verdict import ListPolicy, PercentPolicy, RatioPolicy, VerifierPolicy
 
-Mode = Literal["hero", "verifier", "rm", "blend"]
-Dense = Literal["both", "negative", "positive", "none"]
-Preset = Literal["paper-appendix", "paper-main-text"]
+_DEFAULTS = HeroParams()
+"""The reward parameters' defaults are the math's own (``hero.HeroParams``): defined once."""
+
+
+def _variable(name: str) -> str:
+    return f"HERO_{name.upper()}"
 
 
 def _default_workers() -> int:
@@ -81,9 +85,9 @@ class Settings(BaseSettings):
     verifier_batch_size: int = Field(8, ge=1, description="Most distinct pairs sent to a worker in one task.")
     verifier_cache_size: int = Field(65536, ge=0, description="Verdicts remembered by (reference, answer).")
     verifier_assignment: bool = Field(True, description="Gold 5 accepts the answer x=5 (and (p,q)=(1,2)).")
-    verifier_percent: Literal["either", "fraction", "number"] = Field(
+    verifier_percent: PercentPolicy = Field(
         "either", description="50% equals: 0.5 and 50 (either), only 0.5 (fraction), only 50 (number).")
-    verifier_bare_list: Literal["set", "ordered"] = Field(
+    verifier_bare_list: ListPolicy = Field(
         "set", description="An unbracketed list 3, 5 is a set (set) or a sequence (ordered).")
     verifier_rounded_reference: bool = Field(True, description="A decimal gold (3.14) accepts an exact "
                                              "answer that rounds to it (pi).")
@@ -92,7 +96,7 @@ class Settings(BaseSettings):
     verifier_approximate_rationals: bool = Field(False, description="Also let such a decimal stand for a "
                                                  "rational gold (0.33333 for 1/3), and a rounded decimal gold "
                                                  "for a fraction (0.33 for 1/3).")
-    verifier_ratio: Literal["fraction", "parts"] = Field(
+    verifier_ratio: RatioPolicy = Field(
         "fraction", description="A ratio a:b equals the fraction a/b and a:b = 2a:2b (fraction), or only "
         "the same parts in order (parts). Clock times 4:30 always compare by parts.")
     verifier_interval_inequality: bool = Field(True, description="x > 2 equals (2, infinity).")
@@ -117,20 +121,20 @@ class Settings(BaseSettings):
                                "write, so nothing leaks when a replica dies; above HERO_GROUP_DEADLINE_S.")
 
     # --- default reward parameters (a request's params override them) ---
-    mode: Mode = Field("hero", description="hero, verifier, rm or blend.")
+    mode: Mode = Field(_DEFAULTS.mode, description="hero, verifier, rm or blend.")
     preset: Preset = Field("paper-appendix", description="Weighting preset: paper-appendix "
                            "(0.4/3.0/6) or paper-main-text (0.5/2.0/5).")
     w_min: float | None = Field(None, gt=0, description="Weight floor; unset: from the preset.")
     w_max: float | None = Field(None, gt=0, description="Weight ceiling; unset: from the preset.")
     k: float | None = Field(None, gt=0, description="Weight steepness; unset: from the preset.")
-    alpha: float = Field(0.05, gt=0, le=1, description="Half-width of the wrong-answer band [-a, a].")
-    beta: float = Field(0.05, gt=0, le=1, description="Half-width of the right-answer band [1-b, 1+b].")
-    eps: float = Field(1e-6, gt=0, description="Min-max denominator guard.")
-    singleton_z: float = Field(0.0, ge=0, le=1, description="z for a stratum with one member or no "
+    alpha: float = Field(_DEFAULTS.alpha, gt=0, le=1, description="Half-width of the wrong-answer band [-a, a].")
+    beta: float = Field(_DEFAULTS.beta, gt=0, le=1, description="Half-width of the right-answer band [1-b, 1+b].")
+    eps: float = Field(_DEFAULTS.eps, gt=0, description="Min-max denominator guard.")
+    singleton_z: float = Field(_DEFAULTS.singleton_z, ge=0, le=1, description="z for a stratum with one member or no "
                                "spread (0 = band floor, 0.5 = band middle).")
-    dense: Dense = Field("both", description="Which strata get dense bands.")
-    weighting: bool = Field(True, description="Variance-aware weight on or off.")
-    blend_lambda: float = Field(0.5, ge=0, le=1, description="Verifier weight in mode=blend.")
+    dense: Dense = Field(_DEFAULTS.dense, description="Which strata get dense bands.")
+    weighting: bool = Field(_DEFAULTS.weighting, description="Variance-aware weight on or off.")
+    blend_lambda: float = Field(_DEFAULTS.blend_lambda, ge=0, le=1, description="Verifier weight in mode=blend.")
     sigma_momentum: float = Field(
         0.9 ** (1 / 512), gt=0, lt=1,
         description="EMA momentum of sigma_ref per completed group (default: 512 groups decay like 0.9).",
@@ -169,13 +173,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_bands(self) -> Settings:
-        if self.alpha + self.beta >= 1:
-            raise ValueError(
-                f"HERO_ALPHA + HERO_BETA must be < 1 (got {self.alpha} + {self.beta}); otherwise a wrong "
-                "answer can outrank a right one. The paper uses 0.05 or 0.1 for both."
-            )
-        if self.w_min is not None and self.w_max is not None and self.w_min > self.w_max:
-            raise ValueError(f"HERO_W_MIN ({self.w_min}) must be <= HERO_W_MAX ({self.w_max}).")
+        # The math's own rules, spelled with the variables' names (a ParamsError is a ValueError).
+        check_bands(self.alpha, self.beta, _variable)
+        if self.w_min is not None and self.w_max is not None:
+            check_weights(self.w_min, self.w_max, _variable)
         if self.request_timeout_s <= self.group_deadline_s:
             raise ValueError(
                 f"HERO_REQUEST_TIMEOUT_S ({self.request_timeout_s}) must exceed HERO_GROUP_DEADLINE_S "
@@ -207,19 +208,10 @@ class Settings(BaseSettings):
 
     @property
     def verifier_policy(self) -> VerifierPolicy:
-        return VerifierPolicy(
-            assignment=self.verifier_assignment,
-            percent=self.verifier_percent,
-            bare_list=self.verifier_bare_list,
-            rounded_reference=self.verifier_rounded_reference,
-            approximate_digits=self.verifier_approximate_digits or None,
-            approximate_rationals=self.verifier_approximate_rationals,
-            ratio=self.verifier_ratio,
-            interval_inequality=self.verifier_interval_inequality,
-            vector_tuple=self.verifier_vector_tuple,
-            units=self.verifier_units,
-            max_answer_chars=self.verifier_max_answer_chars,
-        )
+        """The policy from its ``verifier_<field>`` settings: a new policy field needs only its setting."""
+        values = {f.name: getattr(self, f"verifier_{f.name}") for f in dataclasses.fields(VerifierPolicy)}
+        values["approximate_digits"] = values["approximate_digits"] or None  # 0: never, as in a request
+        return VerifierPolicy(**values)
 
     @property
     def api_key_list(self) -> list[str]:
@@ -229,14 +221,6 @@ class Settings(BaseSettings):
     def rm_url_list(self) -> list[str]:
         """HERO_RM_URL split on commas, without trailing slashes."""
         return [u.strip().rstrip("/") for u in (self.rm_url or "").split(",") if u.strip()]
-
-    @property
-    def rm_model_path(self) -> Path | None:
-        """The model as a local path, when it names an existing directory."""
-        if self.rm_model is None:
-            return None
-        path = Path(self.rm_model).expanduser()
-        return path if path.is_dir() else None
 
 
 def describe_errors(exc: ValidationError) -> list[str]:

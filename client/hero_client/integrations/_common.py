@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -14,6 +13,7 @@ import httpx
 
 from hero_client._client import AsyncHeroClient, HeroClient
 from hero_client._config import Retries
+from hero_client.ids import group_id, to_jsonable
 from hero_client.schemas import ScoreParams
 
 __all__ = ["AdapterSettings", "AdvantageNormalizationWarning", "group_id", "to_jsonable", "to_reference"]
@@ -98,29 +98,6 @@ class AdapterSettings:
     def async_client(self, transport: httpx.AsyncBaseTransport | None = None) -> AsyncHeroClient:
         return AsyncHeroClient(self.urls, api_key=self.api_key, timeout=self._timeout(),
                                retries=Retries(self.retries), transport=transport)
-
-
-def group_id(namespace: str, *parts: Any) -> str:
-    """A stable id from JSON-able parts, the same in every process that sees the same parts."""
-    text = json.dumps([to_jsonable(p) for p in parts], ensure_ascii=False, sort_keys=True)
-    return f"{namespace}-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
-
-
-def to_jsonable(value: Any) -> Any:
-    """Plain JSON values from what trainers hand over: numpy scalars and arrays (parquet columns),
-    tensors, tuples. Imports none of them: anything with ``tolist()`` is converted by it."""
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return to_jsonable(tolist())
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
-    return str(value)
 
 
 def to_reference(value: Any) -> Any:

@@ -43,7 +43,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from hero_client.integrations._common import AdapterSettings, to_jsonable
+from hero_client.ids import to_jsonable
+from hero_client.integrations._common import AdapterSettings
 from hero_client.integrations._launch import LaunchGroups, Slot, failed_answer
 from hero_client.schemas import Mode, ScoreParams
 

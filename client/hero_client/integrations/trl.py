@@ -34,7 +34,8 @@ import httpx
 from hero_client._client import AsyncHeroClient, ParamsLike
 from hero_client._exceptions import HeroError
 from hero_client._types import ScoredResponse
-from hero_client.integrations._common import AdapterSettings, group_id, to_jsonable, warn_std_normalization
+from hero_client.ids import group_id, to_jsonable
+from hero_client.integrations._common import AdapterSettings, warn_std_normalization
 from hero_client.schemas import Message, Prompt, ScoreParams
 
 __all__ = ["HeroReward"]

@@ -186,7 +186,8 @@ async def health(state: State) -> JSONResponse:
 
 @router.get("/ready", response_model=HealthResponse, responses=_PROBE_503, dependencies=[Authorized])
 async def ready(state: State) -> JSONResponse:
-    """Readiness: 200 only while the model is loaded and warm and the verifier pool is up."""
+    """Readiness: 200 once startup is done (the RM loaded and warm, the verifier pool started, the group
+    store reached) and while not draining and a remote RM engine answers its health checks."""
     reason = state.not_ready_reason
     if reason is None:
         return JSONResponse(HealthResponse(status="ok").model_dump())

@@ -42,8 +42,8 @@ def batch_limits(settings: Settings) -> BatchLimits:
         max_batch_size=settings.max_batch_size,
         max_wait_ms=settings.max_wait_ms,
         max_queue=settings.max_queue,
-        # Not a Settings field yet (HERO_RM_TOKENIZE_WORKERS); one thread keeps up with one GPU so far.
-        tokenize_workers=getattr(settings, "rm_tokenize_workers", 1),
+        # tokenize_workers keeps its default (1): one thread keeps up with one GPU so far, so it has no
+        # setting.
     )
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import os
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hero_service.hero import Dense, HeroParams, Mode, Preset, check_bands, check_weights
@@ -24,16 +24,37 @@ def _default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-class Settings(BaseSettings):
-    """Every knob of the server. Each field is ``HERO_<NAME>`` in the environment."""
+class ServerSettings(BaseModel):
+    """The HTTP server: where it listens, who may call it, its connection timeouts, drain and logs."""
 
-    model_config = SettingsConfigDict(env_prefix="HERO_", env_ignore_empty=True, extra="ignore")
-
-    # --- network ---
     host: str = Field("127.0.0.1", description="Interface to bind (0.0.0.0 in containers).")
     port: int = Field(8000, ge=1, le=65535, description="TCP port.")
+    api_keys: str | None = Field(None, description="Comma-separated API keys; set: every scoring route "
+                                 "needs one (Bearer header, or ?key= for /get_reward).")
+    protect_probes: bool = Field(False, description="Require the API key on /health, /ready and /metrics "
+                                 "too (they are open by default for probes and scrapers).")
+    docs: bool = Field(False, description="Serve Swagger UI at /docs (its scripts come from a public CDN, "
+                       "so it needs a browser with internet access); /openapi.json is served either way.")
+    drain_timeout_s: float = Field(30.0, ge=0, description="On SIGTERM, how long in-flight requests "
+                                   "may take to finish.")
+    header_timeout_s: float = Field(10.0, gt=0, description="A connection that has not sent a request's "
+                                    "headers this long after opening (or after its previous response) is closed.")
+    body_timeout_s: float = Field(60.0, gt=0, description="Longest a request body may take to arrive after "
+                                  "its headers (408 and the connection closed after).")
+    max_connections: int = Field(8192, ge=1, description="Open connections (or requests in progress) above "
+                                 "which a new request gets 503 and its connection is closed.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    log_format: Literal["json", "text"] = Field("text", description="json: one JSON object per line "
+                                                "(for log shippers); text: for people.")
 
-    # --- reward model ---
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
+
+
+class RMSettings(BaseModel):
+    """The reward model: which one, where it runs (in process or on a remote engine) and how its queue batches."""
+
     rm_model: str | None = Field(
         None,
         description="HF hub id or local path of an AutoModelForSequenceClassification reward model. "
@@ -76,7 +97,15 @@ class Settings(BaseSettings):
                                "first item.")
     max_queue: int = Field(8192, ge=1, description="Items queued for the RM before 429.")
 
-    # --- verifier ---
+    @property
+    def rm_url_list(self) -> list[str]:
+        """HERO_RM_URL split on commas, without trailing slashes."""
+        return [u.strip().rstrip("/") for u in (self.rm_url or "").split(",") if u.strip()]
+
+
+class VerifierSettings(BaseModel):
+    """The verifier: its process pool, and the policy (``verifier_<field>`` for each VerifierPolicy field)."""
+
     verifier_workers: int = Field(default_factory=_default_workers, ge=1,
                                   description="Verifier worker processes.")
     verifier_timeout_s: float = Field(5.0, gt=0, description="Deadline per verified item.")
@@ -105,11 +134,19 @@ class Settings(BaseSettings):
                                  "units must match when both give one).")
     verifier_max_answer_chars: int = Field(1000, ge=1, description="Longer extracted answers are unparsable.")
 
-    # --- groups ---
+    @property
+    def verifier_policy(self) -> VerifierPolicy:
+        """The policy from its ``verifier_<field>`` settings: a new policy field needs only its setting."""
+        values = {f.name: getattr(self, f"verifier_{f.name}") for f in dataclasses.fields(VerifierPolicy)}
+        values["approximate_digits"] = values["approximate_digits"] or None  # 0: never, as in a request
+        return VerifierPolicy(**values)
+
+
+class StateSettings(BaseModel):
+    """Where groups are assembled and sigma_ref lives: this process, or Redis shared by replicas."""
+
     group_deadline_s: float = Field(60.0, gt=0, description="Seconds after a group's first part "
                                     "before it is scored as partial.")
-
-    # --- shared state (many replicas) ---
     state_url: str | None = Field(None, description="Unset: groups and sigma_ref live in this process (one "
                                   "replica). redis://host:6379/0 (or rediss://): shared by every replica, "
                                   "needed when per-sample trainers talk to more than one replica.")
@@ -120,7 +157,10 @@ class Settings(BaseSettings):
     state_ttl_s: float = Field(3600.0, gt=0, description="Lifetime of every Redis key after its last "
                                "write, so nothing leaks when a replica dies; above HERO_GROUP_DEADLINE_S.")
 
-    # --- default reward parameters (a request's params override them) ---
+
+class RewardSettings(BaseModel):
+    """Default reward parameters (a request's params override them) and the sigma_ref per session."""
+
     mode: Mode = Field(_DEFAULTS.mode, description="hero, verifier, rm or blend.")
     preset: Preset = Field("paper-appendix", description="Weighting preset: paper-appendix "
                            "(0.4/3.0/6) or paper-main-text (0.5/2.0/5).")
@@ -141,35 +181,27 @@ class Settings(BaseSettings):
     )
     max_sessions: int = Field(1024, ge=1, description="sigma_ref sessions kept (least recent dropped).")
 
-    # --- operations ---
-    api_keys: str | None = Field(None, description="Comma-separated API keys; set: every scoring route "
-                                 "needs one (Bearer header, or ?key= for /get_reward).")
+
+class LimitSettings(BaseModel):
+    """What one request may ask for: its size and how long it may take."""
+
     max_groups: int = Field(4096, ge=1, description="Most group entries in one request (413 above).")
     max_responses: int = Field(16384, ge=1, description="Most responses in one request (413 above).")
     max_chars: int = Field(64_000_000, ge=1, description="Most characters of prompts, references and "
                            "responses in one request (413 above).")
+    max_body_mb: float = Field(32.0, gt=0, description="Largest request body accepted (413 above).")
     request_timeout_s: float = Field(170.0, gt=0, description="Longest a scoring request may take "
                                      "(then 503 with Retry-After; /get_reward answers zeros flagged server_error). "
                                      "Keep it above HERO_GROUP_DEADLINE_S and below the trainer's client timeout "
                                      "(OpenRLHF: 180 s).")
-    protect_probes: bool = Field(False, description="Require the API key on /health, /ready and /metrics "
-                                 "too (they are open by default for probes and scrapers).")
-    max_body_mb: float = Field(32.0, gt=0, description="Largest request body accepted (413 above).")
-    docs: bool = Field(False, description="Serve Swagger UI at /docs (its scripts come from a public CDN, "
-                       "so it needs a browser with internet access); /openapi.json is served either way.")
-    drain_timeout_s: float = Field(30.0, ge=0, description="On SIGTERM, how long in-flight requests "
-                                   "may take to finish.")
-    header_timeout_s: float = Field(10.0, gt=0, description="A connection that has not sent a request's "
-                                    "headers this long after opening (or after its previous response) is closed.")
-    body_timeout_s: float = Field(60.0, gt=0, description="Longest a request body may take to arrive after "
-                                  "its headers (408 and the connection closed after).")
-    max_connections: int = Field(8192, ge=1, description="Open connections (or requests in progress) above "
-                                 "which a new request gets 503 and its connection is closed.")
 
-    # --- logging ---
-    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
-    log_format: Literal["json", "text"] = Field("text", description="json: one JSON object per line "
-                                                "(for log shippers); text: for people.")
+
+class Settings(ServerSettings, RMSettings, VerifierSettings, StateSettings, RewardSettings, LimitSettings,
+               BaseSettings):
+    """Every knob of the server, in sections (each a model of its own that a part can take alone). Each
+    field is ``HERO_<NAME>`` in the environment, whatever its section."""
+
+    model_config = SettingsConfigDict(env_prefix="HERO_", env_ignore_empty=True, extra="ignore")
 
     @model_validator(mode="after")
     def _check_bands(self) -> Settings:
@@ -205,22 +237,6 @@ class Settings(BaseSettings):
             if not self.rm_url_list:
                 raise ValueError("HERO_RM_URL holds no URL; unset it to run the RM in this process.")
         return self
-
-    @property
-    def verifier_policy(self) -> VerifierPolicy:
-        """The policy from its ``verifier_<field>`` settings: a new policy field needs only its setting."""
-        values = {f.name: getattr(self, f"verifier_{f.name}") for f in dataclasses.fields(VerifierPolicy)}
-        values["approximate_digits"] = values["approximate_digits"] or None  # 0: never, as in a request
-        return VerifierPolicy(**values)
-
-    @property
-    def api_key_list(self) -> list[str]:
-        return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
-
-    @property
-    def rm_url_list(self) -> list[str]:
-        """HERO_RM_URL split on commas, without trailing slashes."""
-        return [u.strip().rstrip("/") for u in (self.rm_url or "").split(",") if u.strip()]
 
 
 def describe_errors(exc: ValidationError) -> list[str]:

@@ -18,7 +18,7 @@ from hero_service.reward_model.batcher import (
 )
 
 if TYPE_CHECKING:
-    from hero_service.settings import Settings
+    from hero_service.settings import RMSettings
 
 __all__ = [
     "BatchLimits",
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-def batch_limits(settings: Settings) -> BatchLimits:
+def batch_limits(settings: RMSettings) -> BatchLimits:
     """The batcher's limits from the ``HERO_MAX_*`` settings."""
     return BatchLimits(
         max_batch_tokens=settings.max_batch_tokens,
@@ -47,7 +47,7 @@ def batch_limits(settings: Settings) -> BatchLimits:
     )
 
 
-def build_reward_model(settings: Settings, *, observer: BatchObserver | None = None) -> RewardModel:
+def build_reward_model(settings: RMSettings, *, observer: BatchObserver | None = None) -> RewardModel:
     """The RM that ``settings`` names (not started): ``HERO_RM_MODEL`` if set (on the engine at
     ``HERO_RM_URL`` when that is set too), else the MiniLM scorer.
 

@@ -82,8 +82,8 @@ class ServerState:
         else:
             self.ready = True
             info = self.reward_model.info
-            log.info("ready: model=%s kind=%s input=%s device=%s", info.model_id, info.kind, info.input,
-                     info.device)
+            log.info("ready: model=%s kind=%s input=%s runtime=%s", info.model_id, info.kind, info.input,
+                     info.runtime)
         finally:
             self.started.set()
 

@@ -36,6 +36,7 @@ from hero_service.errors import (
     TooLargeError,
     UnauthorizedError,
 )
+from hero_service.reward_model.base import InProcess, RemoteEngine
 from hero_service.scoring import ScoreResult
 from hero_service.state import ServerState
 
@@ -158,7 +159,7 @@ async def get_reward(
     if params.compute is None and (params.mode or state.settings.mode) == "rm":
         # OpenRLHF's dynamic filtering reads ``scores``, the verifier outcome: keep it in mode rm too.
         params = params.model_copy(update={"compute": "all"})
-    end_tokens = state.reward_model.info.extra.get("special_tokens", ())
+    end_tokens = state.reward_model.info.end_tokens
     entries, samples = openrlhf.to_entries(body, group_size=query.group_size, end_tokens=end_tokens)
     if not entries:
         return openrlhf.to_response([], [])
@@ -209,25 +210,21 @@ async def info(state: State) -> InfoResponse:
     """The model, versions, default parameters, verifier and batching settings."""
     defaults = wire.resolved(wire.resolve_params(ScoreParams(), state.settings, state.verifier.policy))
     model = state.reward_model.info
-    s = state.settings
+    runtime = model.runtime
+    where = (runtime.device, runtime.dtype) if isinstance(runtime, InProcess) else \
+        ("remote", "remote") if isinstance(runtime, RemoteEngine) else ("none", "none")
+    engine = {"name": runtime.name, "urls": list(runtime.urls), "served_model": runtime.served_model} \
+        if isinstance(runtime, RemoteEngine) else None
     return InfoResponse(
         name="hero-reward",
         version=__version__,
-        model=ModelInfoOut(model_id=model.model_id, kind=model.kind, device=model.device,
-                           dtype=model.dtype, max_length=model.max_length, engine=_engine(model.extra),
-                           input=model.input),
+        model=ModelInfoOut(model_id=model.model_id, kind=model.kind, device=where[0], dtype=where[1],
+                           max_length=model.max_length, engine=engine, input=model.input),
         versions=_versions(),
         defaults=defaults,
         verifier=state.verifier.describe(),
-        batching={"max_batch_tokens": s.max_batch_tokens, "max_batch_size": s.max_batch_size,
-                  "max_wait_ms": s.max_wait_ms, "max_queue": s.max_queue},
+        batching=model.batching,
     )
-
-
-def _engine(extra: dict[str, Any]) -> dict[str, Any] | None:
-    """A remote RM's engine (name, URLs, served model), without its live health list."""
-    engine = extra.get("engine")
-    return {k: v for k, v in engine.items() if k != "healthy"} if isinstance(engine, dict) else None
 
 
 @functools.cache

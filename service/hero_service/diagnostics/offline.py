@@ -66,8 +66,7 @@ class FileScoresRM:
 
     @property
     def info(self) -> ModelInfo:
-        return ModelInfo(model_id=f"file:{self._source}", kind="precomputed", device="none", dtype="none",
-                         max_length=0)
+        return ModelInfo(model_id=f"file:{self._source}", kind="precomputed")
 
     async def start(self) -> None:
         return None

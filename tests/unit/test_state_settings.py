@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from hero_service.groups.store import redact_url
+from hero_service.logs import redact_url
 from hero_service.settings import Settings
 
 

@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from hero_service.errors import ConflictError, StateUnavailableError
 from hero_service.groups.assembler import Claim, GroupAssembler, check_group, check_retry
 from hero_service.hero import SigmaTracker
+from hero_service.logs import redact_url
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -519,11 +520,3 @@ class RedisSigma:
                 self._on_error(type(exc).__name__)
             return self._fallback.fold_now(session, sigmas)
         return float(ref), float(value)
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, for logs and /ready."""
-    if "@" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.rpartition('@')[2]}"

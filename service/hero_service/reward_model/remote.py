@@ -28,7 +28,7 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from hero_service.errors import QueueFullError
-from hero_service.groups.store import redact_url
+from hero_service.logs import redact_url
 from hero_service.reward_model.base import ModelInfo, RemoteEngine, RMItem, RMScore
 from hero_service.reward_model.batcher import BatcherClosedError, BatchObserver, NullObserver
 

@@ -15,6 +15,8 @@ from fastapi import FastAPI
 
 from hero_service import __version__
 from hero_service.api import install_error_handlers, router
+from hero_service.groups.backend import group_backend
+from hero_service.hero import SigmaTracker
 from hero_service.metrics import Metrics
 from hero_service.middleware import RequestContextMiddleware
 from hero_service.reward_model import build_reward_model
@@ -45,7 +47,9 @@ def build_state(
         cache_size=settings.verifier_cache_size,
     )
     rm = reward_model if reward_model is not None else build_reward_model(settings, observer=metrics)
-    scorer = Scorer(settings=settings, verifier=verifier, reward_model=rm, metrics=metrics)
+    sigma = SigmaTracker(settings.sigma_momentum, settings.max_sessions, on_evict=metrics.drop_sigma_ref)
+    groups = group_backend(settings, sigma, momentum=settings.sigma_momentum, metrics=metrics)
+    scorer = Scorer(verifier=verifier, reward_model=rm, metrics=metrics, sigma=sigma, groups=groups)
     return ServerState(settings=settings, metrics=metrics, verifier=verifier, reward_model=rm, scorer=scorer)
 
 

@@ -17,21 +17,14 @@ from collections.abc import Awaitable, Iterator, Sequence
 from typing import Any
 
 from hero_service.errors import ConflictError, QueueFullError
-from hero_service.groups.assembler import Claim, GroupAssembler
-from hero_service.groups.records import CODEC, Combined, Part, RawResults, merge
-from hero_service.groups.store import (
-    GroupStore,
-    MemorySigma,
-    MemoryStore,
-    RedisSigma,
-    RedisStore,
-    SigmaBook,
-)
+from hero_service.groups.assembler import Claim
+from hero_service.groups.backend import Groups
+from hero_service.groups.records import Combined, Part, RawResults, merge
+from hero_service.groups.store import GroupStore
 from hero_service.hero import GroupReward, SigmaTracker, combine, group_sigma
 from hero_service.metrics import Metrics
 from hero_service.reward_model.base import RewardModel, RMItem, RMScore
 from hero_service.scoring import GroupEntry, ScoredGroup, ScoreResult, ScoringParams
-from hero_service.settings import Settings
 from hero_service.verifier import VerifierPool, VerifyRequest
 from hero_service.verifier.verdict import Verdict, VerifierPolicy
 
@@ -39,52 +32,23 @@ log = logging.getLogger(__name__)
 
 
 class Scorer:
-    """Scores requests; owns the session sigma_refs and the group assembler."""
+    """Scores requests: the verifier and the RM concurrently, then the group store it is handed."""
 
     def __init__(
         self,
         *,
-        settings: Settings,
         verifier: VerifierPool,
         reward_model: RewardModel,
         metrics: Metrics,
+        sigma: SigmaTracker,
+        groups: Groups,
     ) -> None:
-        self._settings = settings
         self._verifier = verifier
         self._rm = reward_model
         self._metrics = metrics
-        self._sigma = SigmaTracker(settings.sigma_momentum, settings.max_sessions, on_evict=metrics.drop_sigma_ref)
-        self._local_sigma = MemorySigma(self._sigma)
-        self._store: GroupStore[Part, Combined]
-        self._book: SigmaBook
-        if settings.state_url is None:
-            assembler = GroupAssembler[Part, Combined](
-                deadline_s=settings.group_deadline_s,
-                close=self._close,
-                on_partial=lambda _id, _got, _size: metrics.partial_groups.inc(),
-            )
-            self._store = MemoryStore(assembler)
-            self._book = self._local_sigma
-        else:
-            redis_store = RedisStore[Part, Combined](
-                url=settings.state_url,
-                password=settings.state_password,
-                prefix=settings.state_prefix,
-                ttl_s=settings.state_ttl_s,
-                deadline_s=settings.group_deadline_s,
-                codec=CODEC,
-                close=self._close,
-                on_partial=lambda _id, _got, _size: metrics.partial_groups.inc(),
-                on_error=self._on_state_error,
-            )
-            self._store = redis_store
-            self._book = RedisSigma(redis_store, prefix=settings.state_prefix, ttl_s=settings.state_ttl_s,
-                                    momentum=settings.sigma_momentum, fallback=self._local_sigma,
-                                    on_error=self._on_state_error)
+        self._sigma = sigma
+        self._store, self._book = groups(self._close)
         metrics.groups_waiting.set_function(lambda: self._store.waiting)
-
-    def _on_state_error(self, kind: str) -> None:
-        self._metrics.state_errors.labels(error=kind).inc()
 
     @property
     def sigma(self) -> SigmaTracker:

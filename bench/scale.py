@@ -134,8 +134,8 @@ async def drive(urls: list[str], groups: int, size: int, inflight: int, offset: 
 async def store_round_trips(url: str, stores: int, groups: int, size: int, inflight: int) -> list[float]:
     """The assembly alone, in-process: per-part seconds from join to result over ``stores`` RedisStores
     (0: the in-memory assembler), parts spread round-robin, no HTTP and no heavy work."""
-    from hero_service.assembler import GroupAssembler
-    from hero_service.store import Codec, GroupStore, MemoryStore, RedisStore
+    from hero_service.groups.assembler import GroupAssembler
+    from hero_service.groups.store import Codec, GroupStore, MemoryStore, RedisStore
 
     async def close(_gid: str, parts: list[list[float]], _partial: bool) -> list[float]:
         return [v for p in parts for v in p]
@@ -143,7 +143,7 @@ async def store_round_trips(url: str, stores: int, groups: int, size: int, infli
     members: list[GroupStore[list[float], list[float]]]
     if stores == 0:
         members = [MemoryStore(GroupAssembler[list[float], list[float]](
-            deadline_s=60, close=lambda _g, parts, _p: [v for p in parts for v in p]))]
+            deadline_s=60, close=close))]
     else:
         members = [RedisStore(url=url, password=None, prefix=f"bench{stores}", ttl_s=120, deadline_s=60,
                               codec=Codec(list, list, list, list), close=close) for _ in range(stores)]

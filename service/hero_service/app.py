@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from types import FrameType
+from typing import Any
 
 from fastapi import FastAPI
 
 from hero_service import __version__
 from hero_service.api import install_error_handlers, router
+from hero_service.groups.backend import group_backend
+from hero_service.hero import SigmaTracker
 from hero_service.metrics import Metrics
 from hero_service.middleware import RequestContextMiddleware
 from hero_service.reward_model import build_reward_model
@@ -41,7 +47,9 @@ def build_state(
         cache_size=settings.verifier_cache_size,
     )
     rm = reward_model if reward_model is not None else build_reward_model(settings, observer=metrics)
-    scorer = Scorer(settings=settings, verifier=verifier, reward_model=rm, metrics=metrics)
+    sigma = SigmaTracker(settings.sigma_momentum, settings.max_sessions, on_evict=metrics.drop_sigma_ref)
+    groups = group_backend(settings, sigma, momentum=settings.sigma_momentum, metrics=metrics)
+    scorer = Scorer(verifier=verifier, reward_model=rm, metrics=metrics, sigma=sigma, groups=groups)
     return ServerState(settings=settings, metrics=metrics, verifier=verifier, reward_model=rm, scorer=scorer)
 
 
@@ -60,7 +68,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         startup = asyncio.create_task(state.start(), name="hero-startup")
         try:
-            yield
+            with _drain_on_signals(state):
+                yield
         finally:
             if not startup.done():
                 startup.cancel()
@@ -85,3 +94,34 @@ def create_app(
     install_error_handlers(app)
     app.include_router(router)
     return app
+
+
+@contextlib.contextmanager
+def _drain_on_signals(state: ServerState) -> Iterator[None]:
+    """Start draining as soon as SIGTERM/SIGINT arrives, then pass the signal on to the server's handler.
+
+    An ASGI server runs the lifespan's shutdown only after its open requests have finished, and a request
+    whose group still misses parts would wait for them until the server's grace period cut it off. So the
+    drain cannot wait for the lifespan's shutdown: it starts here, beside the server's own shutdown, whatever
+    server runs the app (``hero-reward serve``, ``uvicorn --factory``, gunicorn's uvicorn worker). A signal
+    the server leaves at its default keeps its default: the process dies at once, as it would without us."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; a server run in a thread is stopped by its owner
+        return
+    chained: dict[int, Callable[[int, FrameType | None], Any]] = {}
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        state.begin_drain()
+        chained[signum](signum, frame)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        handler = signal.getsignal(sig)
+        if callable(handler):
+            chained[sig] = handler
+            signal.signal(sig, on_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in chained.items():
+            if signal.getsignal(signum) is on_signal:
+                signal.signal(signum, handler)

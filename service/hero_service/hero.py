@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+from hero_service.errors import ParamsError
+
 Mode = Literal["hero", "verifier", "rm", "blend"]
 Dense = Literal["both", "negative", "positive", "none"]
 Preset = Literal["paper-appendix", "paper-main-text"]
@@ -38,13 +40,26 @@ PRESETS: MappingProxyType[str, tuple[float, float, float]] = MappingProxyType(
 """(w_min, w_max, k) for each weighting preset."""
 
 
-class ParamsError(ValueError):
-    """A parameter combination the math cannot honour; ``field`` names the parameter to fix."""
+def _same(name: str) -> str:
+    return name
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+
+def check_bands(alpha: float, beta: float, name: Callable[[str], str] = _same) -> None:
+    """The bands' one rule: alpha + beta < 1. ``name`` spells a parameter as the caller knows it (a
+    request field, or a HERO_ variable)."""
+    if alpha + beta >= 1:
+        raise ParamsError(
+            "beta",
+            f"{name('alpha')} + {name('beta')} must be < 1 (got {alpha} + {beta}): "
+            "otherwise the top of the wrong-answer band reaches the bottom of the right-answer band "
+            "and a wrong answer can outrank a right one",
+        )
+
+
+def check_weights(w_min: float, w_max: float, name: Callable[[str], str] = _same) -> None:
+    """The weight range's rule: w_min <= w_max."""
+    if w_min > w_max:
+        raise ParamsError("w_max", f"{name('w_min')} ({w_min}) must be <= {name('w_max')} ({w_max})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,21 +83,14 @@ class HeroParams:
             raise ParamsError("alpha", f"alpha must be in (0, 1], got {self.alpha}")
         if not 0 < self.beta <= 1:
             raise ParamsError("beta", f"beta must be in (0, 1], got {self.beta}")
-        if self.alpha + self.beta >= 1:
-            raise ParamsError(
-                "beta",
-                f"alpha + beta must be < 1 (got {self.alpha} + {self.beta} = {self.alpha + self.beta}): "
-                "otherwise the top of the wrong-answer band reaches the bottom of the right-answer band "
-                "and a wrong answer can outrank a right one",
-            )
+        check_bands(self.alpha, self.beta)
         if self.eps <= 0:
             raise ParamsError("eps", f"eps must be > 0, got {self.eps}")
         if not 0 <= self.singleton_z <= 1:
             raise ParamsError("singleton_z", f"singleton_z must be in [0, 1], got {self.singleton_z}")
         if self.w_min <= 0:
             raise ParamsError("w_min", f"w_min must be > 0 so rewards keep their order, got {self.w_min}")
-        if self.w_min > self.w_max:
-            raise ParamsError("w_max", f"w_min ({self.w_min}) must be <= w_max ({self.w_max})")
+        check_weights(self.w_min, self.w_max)
         if self.k <= 0:
             raise ParamsError("k", f"k must be > 0, got {self.k}")
         if not 0 <= self.blend_lambda <= 1:

@@ -64,3 +64,11 @@ def show_progress_bars(show: bool) -> None:
         hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
     else:
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for logs and /ready."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"

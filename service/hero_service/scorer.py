@@ -1,126 +1,61 @@
 """The scoring pipeline: group entries -> verifier and RM concurrently -> assembly -> HERO rewards.
 
-No web import: the HTTP layer translates requests into ``ScoreRequest`` and calls ``Scorer.score``.
+No web import and no wire type: the HTTP layer translates a request into group entries and
+``ScoringParams`` and calls ``Scorer.score``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import hashlib
 import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from hero_client.schemas import GroupIn, GroupOut, ResolvedParams, ScoreRequest, ScoreResponse
-from hero_service.assembler import ConflictError, GroupAssembler
-from hero_service.hero import GroupReward, HeroParams, SigmaTracker, combine, group_sigma
+from hero_service.errors import ConflictError, QueueFullError
+from hero_service.groups.assembler import Claim
+from hero_service.groups.backend import Groups
+from hero_service.groups.records import Combined, Part, RawResults, merge
+from hero_service.groups.store import GroupStore
+from hero_service.hero import GroupReward, SigmaTracker, combine, group_sigma
 from hero_service.metrics import Metrics
-from hero_service.params import resolve_params, resolve_policy
-from hero_service.reward_model.base import QueueFullError, RewardModel, RMItem, RMScore
-from hero_service.settings import Settings
-from hero_service.store import (
-    Claim,
-    Codec,
-    GroupStore,
-    MemorySigma,
-    MemoryStore,
-    RedisSigma,
-    RedisStore,
-    SigmaBook,
-)
+from hero_service.reward_model.base import RewardModel, RMItem, RMScore
+from hero_service.scoring import GroupEntry, ScoredGroup, ScoreResult, ScoringParams
 from hero_service.verifier import VerifierPool, VerifyRequest
 from hero_service.verifier.verdict import Verdict, VerifierPolicy
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class RawResults:
-    """What the verifier and the RM said about the responses of one group entry."""
-
-    verdicts: tuple[Verdict, ...]
-    rm: tuple[RMScore, ...]
-
-    def __add__(self, other: RawResults) -> RawResults:
-        return RawResults(self.verdicts + other.verdicts, self.rm + other.rm)
-
-
-@dataclass(frozen=True, slots=True)
-class _Part:
-    raw: RawResults
-    params: HeroParams
-    wire: ResolvedParams
-
-
-@dataclass(frozen=True, slots=True)
-class Combined:
-    """A scored group: its raw results, its rewards and the sigma_ref they used."""
-
-    raw: RawResults
-    reward: GroupReward
-    sigma_ref: float
-
-
 class Scorer:
-    """Scores requests; owns the session sigma_refs and the group assembler."""
+    """Scores requests: the verifier and the RM concurrently, then the group store it is handed."""
 
     def __init__(
         self,
         *,
-        settings: Settings,
         verifier: VerifierPool,
         reward_model: RewardModel,
         metrics: Metrics,
+        sigma: SigmaTracker,
+        groups: Groups,
     ) -> None:
-        self._settings = settings
         self._verifier = verifier
         self._rm = reward_model
         self._metrics = metrics
-        self._sigma = SigmaTracker(settings.sigma_momentum, settings.max_sessions, on_evict=metrics.drop_sigma_ref)
-        self._local_sigma = MemorySigma(self._sigma)
-        self._store: GroupStore[_Part, Combined]
-        self._book: SigmaBook
-        if settings.state_url is None:
-            assembler = GroupAssembler[_Part, Combined](
-                deadline_s=settings.group_deadline_s,
-                close=self._close_assembled,
-                on_partial=lambda _id, _got, _size: metrics.partial_groups.inc(),
-            )
-            self._store = MemoryStore(assembler)
-            self._book = self._local_sigma
-        else:
-            redis_store = RedisStore[_Part, Combined](
-                url=settings.state_url,
-                password=settings.state_password,
-                prefix=settings.state_prefix,
-                ttl_s=settings.state_ttl_s,
-                deadline_s=settings.group_deadline_s,
-                codec=Codec(_dump_part, _load_part, _dump_combined, _load_combined),
-                close=self._close_shared,
-                on_partial=lambda _id, _got, _size: metrics.partial_groups.inc(),
-                on_error=self._on_state_error,
-            )
-            self._store = redis_store
-            self._book = RedisSigma(redis_store, prefix=settings.state_prefix, ttl_s=settings.state_ttl_s,
-                                    momentum=settings.sigma_momentum, fallback=self._local_sigma,
-                                    on_error=self._on_state_error)
+        self._sigma = sigma
+        self._store, self._book = groups(self._close)
         metrics.groups_waiting.set_function(lambda: self._store.waiting)
-
-    def _on_state_error(self, kind: str) -> None:
-        self._metrics.state_errors.labels(error=kind).inc()
 
     @property
     def sigma(self) -> SigmaTracker:
         return self._sigma
 
     @property
-    def store(self) -> GroupStore[_Part, Combined]:
+    def store(self) -> GroupStore[Part, Combined]:
         return self._store
 
     async def start(self) -> None:
@@ -134,14 +69,12 @@ class Scorer:
         """Score every waiting group now (shutdown)."""
         await self._store.flush()
 
-    async def score(self, request: ScoreRequest) -> ScoreResponse:
-        """Rewards for every response of every group entry in ``request``."""
-        params, wire = resolve_params(request.params, self._settings)
-        groups = request.groups
+    async def score(self, groups: Sequence[GroupEntry], params: ScoringParams) -> ScoreResult:
+        """Rewards for every response of every group entry."""
         # A group lives in its session: two runs (or trainers) that reuse an id never meet, and every
         # part of one group must agree on the parameters it is scored with (ConflictError otherwise).
-        signature = wire.model_dump(mode="json", exclude={"session"})
-        keys = {i: _group_key(wire.session, str(g.id)) for i, g in enumerate(groups) if g.id is not None}
+        signature = params.signature()
+        keys = {i: _group_key(params.session, str(g.id)) for i, g in enumerate(groups) if g.id is not None}
         # Every entry with a part_id, whole groups included: a part_id seen before must resend its content.
         digests = {i: _part_digest(groups[i], signature) for i in keys if groups[i].part_id is not None}
         # A part the assembler already holds (a client's retry) needs no second verification.
@@ -155,12 +88,11 @@ class Scorer:
         fresh = [i for i in range(len(groups)) if i not in retried]
         # Start every entry's heavy work at once: the verifier pool and the RM batcher both gain from
         # seeing the whole request.
-        policy = resolve_policy(self._verifier.policy, request.params.verifier)
-        raws = dict(zip(fresh, await self._raw([groups[i] for i in fresh], wire, policy), strict=True))
+        raws = dict(zip(fresh, await self._raw([groups[i] for i in fresh], params), strict=True))
 
-        outputs: list[GroupOut | None] = [None] * len(groups)
+        outputs: list[ScoredGroup | None] = [None] * len(groups)
         complete = [i for i in fresh if groups[i].size == len(groups[i].responses)]
-        sigma_ref, scored = await self._combine_complete([raws[i] for i in complete], params, wire)
+        sigma_ref, scored = await self._combine_complete([raws[i] for i in complete], params)
         for i, group in zip(complete, scored, strict=True):
             outputs[i] = self._out(groups[i], group, 0, partial=False)
 
@@ -170,7 +102,7 @@ class Scorer:
             if g.size > len(g.responses):
                 with _entry(i):
                     tickets[i] = await self._store.join(keys[i], g.size, len(g.responses),
-                                                        _Part(raws[i], params, wire), g.part_id,
+                                                        Part(raws[i], params), g.part_id,
                                                         signature, digests.get(i, ""))
         for i, ticket in sorted(tickets.items()):
             assembled, partial = await ticket.result()
@@ -180,23 +112,23 @@ class Scorer:
         if sigma_ref is None and answered:
             sigma_ref = answered[0].sigma_ref
         if sigma_ref is None:
-            sigma_ref = self._sigma.current(wire.session)
-        return ScoreResponse(groups=answered, sigma_ref=sigma_ref, params=wire)
+            sigma_ref = self._sigma.current(params.session)
+        return ScoreResult(groups=answered, sigma_ref=sigma_ref, params=params)
 
-    async def _raw(self, groups: Sequence[GroupIn], wire: ResolvedParams, policy: VerifierPolicy) -> list[RawResults]:
+    async def _raw(self, groups: Sequence[GroupEntry], params: ScoringParams) -> list[RawResults]:
         n = sum(len(g.responses) for g in groups)
         # Only the signals the mode combines, unless the request asks for both (compute="all").
-        if wire.mode != "verifier" or wire.compute == "all":
-            items = [RMItem(g.prompt if isinstance(g.prompt, str) else [m.model_dump() for m in g.prompt],
-                            r, g.reference) for g in groups for r in g.responses]
+        if params.runs_rm:
+            items = [RMItem(g.prompt, r, g.reference) for g in groups for r in g.responses]
             # One RM call for the whole request, made before any verification starts: the RM admits all of
             # it or refuses it (429) with nothing queued, so a refused request costs nothing.
             scoring = self._score(items)
         else:
             scoring = _done([RMScore(None, status="skipped")] * n)
-        if wire.mode != "rm" or wire.compute == "all":
+        if params.runs_verifier:
             verifying: Awaitable[list[list[Verdict]]] = asyncio.gather(*(
-                self._verify([VerifyRequest(g.reference, r, wire.extract) for r in g.responses], policy)
+                self._verify([VerifyRequest(g.reference, r, params.extract) for r in g.responses],
+                             params.verifier)
                 for g in groups))
         else:
             verifying = _done([[Verdict(False, "skipped")] * len(g.responses) for g in groups])
@@ -242,53 +174,39 @@ class Scorer:
     async def _combine_complete(
         self,
         raws: Sequence[RawResults],
-        params: HeroParams,
-        wire: ResolvedParams,
+        params: ScoringParams,
     ) -> tuple[float | None, list[Combined]]:
         """Combine the complete groups of one request with one frozen sigma_ref."""
         if not raws:
             return None, []
         scores = [[s.score for s in raw.rm] for raw in raws]
-        sigma_ref = await self._fold(wire, [group_sigma(s) for s, raw in zip(scores, raws, strict=True)
-                                            if not _rm_skipped(raw)])
-        rewards = [combine([v.value for v in raw.verdicts], s, params, sigma_ref)
+        sigma_ref = await self._fold(params, [group_sigma(s) for s, raw in zip(scores, raws, strict=True)
+                                              if not raw.rm_skipped])
+        rewards = [combine([v.value for v in raw.verdicts], s, params.math, sigma_ref)
                    for raw, s in zip(raws, scores, strict=True)]
         self._observe(rewards, raws)
         combined = [Combined(raw, reward, sigma_ref) for raw, reward in zip(raws, rewards, strict=True)]
         return sigma_ref, combined
 
-    def _close_assembled(self, group_id: str, parts: list[_Part], partial: bool) -> Combined:
-        """Close a group in memory: this process's sigma tracker, synchronously (the assembler's rule)."""
-        raw, params, wire = _merge(parts)
+    async def _close(self, group_id: str, parts: list[Part], partial: bool) -> Combined:
+        """Close a group (the store calls this once per group, on the replica that won the close): its
+        sigma_ref from the session's book (this process's, or the shared one)."""
+        raw, params = merge(parts)
         scores = [s.score for s in raw.rm]
-        sigma_ref = self._fold_local(wire, [] if _rm_skipped(raw) else [group_sigma(scores)])
+        sigma_ref = await self._fold(params, [] if raw.rm_skipped else [group_sigma(scores)])
         return self._finish_group(raw, params, sigma_ref)
 
-    async def _close_shared(self, group_id: str, parts: list[_Part], partial: bool) -> Combined:
-        """Close a group this replica won in the shared store: sigma_ref from the shared book."""
-        raw, params, wire = _merge(parts)
-        scores = [s.score for s in raw.rm]
-        sigma_ref = await self._fold(wire, [] if _rm_skipped(raw) else [group_sigma(scores)])
-        return self._finish_group(raw, params, sigma_ref)
-
-    def _finish_group(self, raw: RawResults, params: HeroParams, sigma_ref: float) -> Combined:
-        reward = combine([v.value for v in raw.verdicts], [s.score for s in raw.rm], params, sigma_ref)
+    def _finish_group(self, raw: RawResults, params: ScoringParams, sigma_ref: float) -> Combined:
+        reward = combine([v.value for v in raw.verdicts], [s.score for s in raw.rm], params.math, sigma_ref)
         self._observe([reward], [raw])
         return Combined(raw, reward, sigma_ref)
 
-    async def _fold(self, wire: ResolvedParams, sigmas: list[float]) -> float:
+    async def _fold(self, params: ScoringParams, sigmas: list[float]) -> float:
         # A pinned sigma_ref is an evaluation setting: it must not move the session's running mean.
-        if wire.sigma_ref is not None:
-            return wire.sigma_ref
-        ref, current = await self._book.fold(wire.session, sigmas)
-        self._metrics.set_sigma_ref(wire.session, current)
-        return ref
-
-    def _fold_local(self, wire: ResolvedParams, sigmas: list[float]) -> float:
-        if wire.sigma_ref is not None:
-            return wire.sigma_ref
-        ref, current = self._local_sigma.fold_now(wire.session, sigmas)
-        self._metrics.set_sigma_ref(wire.session, current)
+        if params.sigma_ref is not None:
+            return params.sigma_ref
+        ref, current = await self._book.fold(params.session, sigmas)
+        self._metrics.set_sigma_ref(params.session, current)
         return ref
 
     def _observe(self, rewards: Sequence[GroupReward], raws: Sequence[RawResults]) -> None:
@@ -296,11 +214,11 @@ class Scorer:
             self._metrics.observe_rewards(reward.rewards, [v.value for v in raw.verdicts])
 
     @staticmethod
-    def _out(group: GroupIn, combined: Combined, offset: int, *, partial: bool) -> GroupOut:
+    def _out(group: GroupEntry, combined: Combined, offset: int, *, partial: bool) -> ScoredGroup:
         n = len(group.responses)
         own = slice(offset, offset + n)
         raw, reward = combined.raw, combined.reward
-        return GroupOut(
+        return ScoredGroup(
             id=group.id if group.id is not None else uuid.uuid4().hex,
             rewards=list(reward.rewards[own]),
             verifier=[v.value for v in raw.verdicts[own]],
@@ -323,10 +241,9 @@ def _group_key(session: str, group_id: str) -> str:
     return json.dumps([session, group_id], ensure_ascii=False, separators=(",", ":"))
 
 
-def _part_digest(group: GroupIn, signature: dict[str, Any]) -> str:
+def _part_digest(group: GroupEntry, signature: dict[str, Any]) -> str:
     """What a retried part must resend unchanged: its responses, prompt, reference, size and params."""
-    prompt = group.prompt if isinstance(group.prompt, str) else [m.model_dump() for m in group.prompt]
-    text = json.dumps([group.responses, prompt, group.reference, group.size, signature],
+    text = json.dumps([list(group.responses), group.prompt, group.reference, group.size, signature],
                       ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -345,49 +262,5 @@ async def _done(value: list[Any]) -> list[Any]:
     return value
 
 
-def _rm_skipped(raw: RawResults) -> bool:
-    """No RM ran for this group: it has no spread to fold into the session's sigma_ref."""
-    return all(s.status == "skipped" for s in raw.rm)
-
-
 async def _raise(exc: Exception) -> list[RMScore]:
     raise exc
-
-
-def _merge(parts: Sequence[_Part]) -> tuple[RawResults, HeroParams, ResolvedParams]:
-    raw = parts[0].raw
-    for part in parts[1:]:
-        raw = raw + part.raw
-    # Every part of a group carries the same params (the store refuses others), so the first's decide.
-    return raw, parts[0].params, parts[0].wire
-
-
-# --- JSON codecs for the shared store: raw results and params out, rewards back -------------------
-
-def _dump_raw(raw: RawResults) -> dict[str, Any]:
-    return {"verdicts": [dataclasses.asdict(v) for v in raw.verdicts],
-            "rm": [dataclasses.asdict(s) for s in raw.rm]}
-
-
-def _load_raw(data: dict[str, Any]) -> RawResults:
-    return RawResults(tuple(Verdict(**v) for v in data["verdicts"]), tuple(RMScore(**s) for s in data["rm"]))
-
-
-def _dump_part(part: _Part) -> dict[str, Any]:
-    return {"raw": _dump_raw(part.raw), "params": dataclasses.asdict(part.params),
-            "wire": part.wire.model_dump(mode="json")}
-
-
-def _load_part(data: dict[str, Any]) -> _Part:
-    return _Part(_load_raw(data["raw"]), HeroParams(**data["params"]), ResolvedParams.model_validate(data["wire"]))
-
-
-def _dump_combined(combined: Combined) -> dict[str, Any]:
-    return {"raw": _dump_raw(combined.raw), "reward": dataclasses.asdict(combined.reward),
-            "sigma_ref": combined.sigma_ref}
-
-
-def _load_combined(data: dict[str, Any]) -> Combined:
-    r = data["reward"]
-    reward = GroupReward(tuple(r["rewards"]), tuple(r["normalized"]), r["weight"], r["sigma"])
-    return Combined(_load_raw(data["raw"]), reward, data["sigma_ref"])

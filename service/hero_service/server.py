@@ -1,12 +1,11 @@
-"""uvicorn with a drain step: on SIGTERM the app stops taking work and answers its waiting groups
-*before* uvicorn waits for open connections, so no part of a group is left hanging; and with a deadline
-for a request's headers, so a client that trickles them (or sends nothing) cannot hold a connection."""
+"""uvicorn as ``hero-reward serve`` runs it: with a deadline for a request's headers, so a client that
+trickles them (or sends nothing) cannot hold a connection, and an exit once startup has failed. (Drain on
+SIGTERM is the app's own, in its lifespan: any ASGI server gets it.)"""
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
-import socket
 from typing import Any
 
 import uvicorn
@@ -18,17 +17,11 @@ from hero_service.state import ServerState
 
 
 class HeroServer(uvicorn.Server):
-    """A ``uvicorn.Server`` that drains the app's scorer when shutdown begins."""
+    """A ``uvicorn.Server`` that exits once the app's startup has failed."""
 
     def __init__(self, config: uvicorn.Config, state: ServerState) -> None:
         super().__init__(config)
         self.state = state
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        # uvicorn would otherwise wait for in-flight requests first, and a request whose group is
-        # still missing parts would wait for them until the drain timeout cut it off.
-        await self.state.drain()
-        await super().shutdown(sockets=sockets)
 
     async def on_tick(self, counter: int) -> bool:
         # A failed startup is permanent: exit (the CLI makes it a non-zero status) rather than answer

@@ -2,34 +2,59 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hero_service.verifier.verdict import VerifierPolicy
+from hero_service.hero import Dense, HeroParams, Mode, Preset, check_bands, check_weights
+from hero_service.verifier.verdict import ListPolicy, PercentPolicy, RatioPolicy, VerifierPolicy
 
-Mode = Literal["hero", "verifier", "rm", "blend"]
-Dense = Literal["both", "negative", "positive", "none"]
-Preset = Literal["paper-appendix", "paper-main-text"]
+_DEFAULTS = HeroParams()
+"""The reward parameters' defaults are the math's own (``hero.HeroParams``): defined once."""
+
+
+def _variable(name: str) -> str:
+    return f"HERO_{name.upper()}"
 
 
 def _default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-class Settings(BaseSettings):
-    """Every knob of the server. Each field is ``HERO_<NAME>`` in the environment."""
+class ServerSettings(BaseModel):
+    """The HTTP server: where it listens, who may call it, its connection timeouts, drain and logs."""
 
-    model_config = SettingsConfigDict(env_prefix="HERO_", env_ignore_empty=True, extra="ignore")
-
-    # --- network ---
     host: str = Field("127.0.0.1", description="Interface to bind (0.0.0.0 in containers).")
     port: int = Field(8000, ge=1, le=65535, description="TCP port.")
+    api_keys: str | None = Field(None, description="Comma-separated API keys; set: every scoring route "
+                                 "needs one (Bearer header, or ?key= for /get_reward).")
+    protect_probes: bool = Field(False, description="Require the API key on /health, /ready and /metrics "
+                                 "too (they are open by default for probes and scrapers).")
+    docs: bool = Field(False, description="Serve Swagger UI at /docs (its scripts come from a public CDN, "
+                       "so it needs a browser with internet access); /openapi.json is served either way.")
+    drain_timeout_s: float = Field(30.0, ge=0, description="On SIGTERM, how long in-flight requests "
+                                   "may take to finish.")
+    header_timeout_s: float = Field(10.0, gt=0, description="A connection that has not sent a request's "
+                                    "headers this long after opening (or after its previous response) is closed.")
+    body_timeout_s: float = Field(60.0, gt=0, description="Longest a request body may take to arrive after "
+                                  "its headers (408 and the connection closed after).")
+    max_connections: int = Field(8192, ge=1, description="Open connections (or requests in progress) above "
+                                 "which a new request gets 503 and its connection is closed.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    log_format: Literal["json", "text"] = Field("text", description="json: one JSON object per line "
+                                                "(for log shippers); text: for people.")
 
-    # --- reward model ---
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
+
+
+class RMSettings(BaseModel):
+    """The reward model: which one, where it runs (in process or on a remote engine) and how its queue batches."""
+
     rm_model: str | None = Field(
         None,
         description="HF hub id or local path of an AutoModelForSequenceClassification reward model. "
@@ -72,7 +97,15 @@ class Settings(BaseSettings):
                                "first item.")
     max_queue: int = Field(8192, ge=1, description="Items queued for the RM before 429.")
 
-    # --- verifier ---
+    @property
+    def rm_url_list(self) -> list[str]:
+        """HERO_RM_URL split on commas, without trailing slashes."""
+        return [u.strip().rstrip("/") for u in (self.rm_url or "").split(",") if u.strip()]
+
+
+class VerifierSettings(BaseModel):
+    """The verifier: its process pool, and the policy (``verifier_<field>`` for each VerifierPolicy field)."""
+
     verifier_workers: int = Field(default_factory=_default_workers, ge=1,
                                   description="Verifier worker processes.")
     verifier_timeout_s: float = Field(5.0, gt=0, description="Deadline per verified item.")
@@ -81,9 +114,9 @@ class Settings(BaseSettings):
     verifier_batch_size: int = Field(8, ge=1, description="Most distinct pairs sent to a worker in one task.")
     verifier_cache_size: int = Field(65536, ge=0, description="Verdicts remembered by (reference, answer).")
     verifier_assignment: bool = Field(True, description="Gold 5 accepts the answer x=5 (and (p,q)=(1,2)).")
-    verifier_percent: Literal["either", "fraction", "number"] = Field(
+    verifier_percent: PercentPolicy = Field(
         "either", description="50% equals: 0.5 and 50 (either), only 0.5 (fraction), only 50 (number).")
-    verifier_bare_list: Literal["set", "ordered"] = Field(
+    verifier_bare_list: ListPolicy = Field(
         "set", description="An unbracketed list 3, 5 is a set (set) or a sequence (ordered).")
     verifier_rounded_reference: bool = Field(True, description="A decimal gold (3.14) accepts an exact "
                                              "answer that rounds to it (pi).")
@@ -92,7 +125,7 @@ class Settings(BaseSettings):
     verifier_approximate_rationals: bool = Field(False, description="Also let such a decimal stand for a "
                                                  "rational gold (0.33333 for 1/3), and a rounded decimal gold "
                                                  "for a fraction (0.33 for 1/3).")
-    verifier_ratio: Literal["fraction", "parts"] = Field(
+    verifier_ratio: RatioPolicy = Field(
         "fraction", description="A ratio a:b equals the fraction a/b and a:b = 2a:2b (fraction), or only "
         "the same parts in order (parts). Clock times 4:30 always compare by parts.")
     verifier_interval_inequality: bool = Field(True, description="x > 2 equals (2, infinity).")
@@ -101,11 +134,19 @@ class Settings(BaseSettings):
                                  "units must match when both give one).")
     verifier_max_answer_chars: int = Field(1000, ge=1, description="Longer extracted answers are unparsable.")
 
-    # --- groups ---
+    @property
+    def verifier_policy(self) -> VerifierPolicy:
+        """The policy from its ``verifier_<field>`` settings: a new policy field needs only its setting."""
+        values = {f.name: getattr(self, f"verifier_{f.name}") for f in dataclasses.fields(VerifierPolicy)}
+        values["approximate_digits"] = values["approximate_digits"] or None  # 0: never, as in a request
+        return VerifierPolicy(**values)
+
+
+class StateSettings(BaseModel):
+    """Where groups are assembled and sigma_ref lives: this process, or Redis shared by replicas."""
+
     group_deadline_s: float = Field(60.0, gt=0, description="Seconds after a group's first part "
                                     "before it is scored as partial.")
-
-    # --- shared state (many replicas) ---
     state_url: str | None = Field(None, description="Unset: groups and sigma_ref live in this process (one "
                                   "replica). redis://host:6379/0 (or rediss://): shared by every replica, "
                                   "needed when per-sample trainers talk to more than one replica.")
@@ -116,66 +157,58 @@ class Settings(BaseSettings):
     state_ttl_s: float = Field(3600.0, gt=0, description="Lifetime of every Redis key after its last "
                                "write, so nothing leaks when a replica dies; above HERO_GROUP_DEADLINE_S.")
 
-    # --- default reward parameters (a request's params override them) ---
-    mode: Mode = Field("hero", description="hero, verifier, rm or blend.")
+
+class RewardSettings(BaseModel):
+    """Default reward parameters (a request's params override them) and the sigma_ref per session."""
+
+    mode: Mode = Field(_DEFAULTS.mode, description="hero, verifier, rm or blend.")
     preset: Preset = Field("paper-appendix", description="Weighting preset: paper-appendix "
                            "(0.4/3.0/6) or paper-main-text (0.5/2.0/5).")
     w_min: float | None = Field(None, gt=0, description="Weight floor; unset: from the preset.")
     w_max: float | None = Field(None, gt=0, description="Weight ceiling; unset: from the preset.")
     k: float | None = Field(None, gt=0, description="Weight steepness; unset: from the preset.")
-    alpha: float = Field(0.05, gt=0, le=1, description="Half-width of the wrong-answer band [-a, a].")
-    beta: float = Field(0.05, gt=0, le=1, description="Half-width of the right-answer band [1-b, 1+b].")
-    eps: float = Field(1e-6, gt=0, description="Min-max denominator guard.")
-    singleton_z: float = Field(0.0, ge=0, le=1, description="z for a stratum with one member or no "
+    alpha: float = Field(_DEFAULTS.alpha, gt=0, le=1, description="Half-width of the wrong-answer band [-a, a].")
+    beta: float = Field(_DEFAULTS.beta, gt=0, le=1, description="Half-width of the right-answer band [1-b, 1+b].")
+    eps: float = Field(_DEFAULTS.eps, gt=0, description="Min-max denominator guard.")
+    singleton_z: float = Field(_DEFAULTS.singleton_z, ge=0, le=1, description="z for a stratum with one member or no "
                                "spread (0 = band floor, 0.5 = band middle).")
-    dense: Dense = Field("both", description="Which strata get dense bands.")
-    weighting: bool = Field(True, description="Variance-aware weight on or off.")
-    blend_lambda: float = Field(0.5, ge=0, le=1, description="Verifier weight in mode=blend.")
+    dense: Dense = Field(_DEFAULTS.dense, description="Which strata get dense bands.")
+    weighting: bool = Field(_DEFAULTS.weighting, description="Variance-aware weight on or off.")
+    blend_lambda: float = Field(_DEFAULTS.blend_lambda, ge=0, le=1, description="Verifier weight in mode=blend.")
     sigma_momentum: float = Field(
         0.9 ** (1 / 512), gt=0, lt=1,
         description="EMA momentum of sigma_ref per completed group (default: 512 groups decay like 0.9).",
     )
     max_sessions: int = Field(1024, ge=1, description="sigma_ref sessions kept (least recent dropped).")
 
-    # --- operations ---
-    api_keys: str | None = Field(None, description="Comma-separated API keys; set: every scoring route "
-                                 "needs one (Bearer header, or ?key= for /get_reward).")
+
+class LimitSettings(BaseModel):
+    """What one request may ask for: its size and how long it may take."""
+
     max_groups: int = Field(4096, ge=1, description="Most group entries in one request (413 above).")
     max_responses: int = Field(16384, ge=1, description="Most responses in one request (413 above).")
     max_chars: int = Field(64_000_000, ge=1, description="Most characters of prompts, references and "
                            "responses in one request (413 above).")
+    max_body_mb: float = Field(32.0, gt=0, description="Largest request body accepted (413 above).")
     request_timeout_s: float = Field(170.0, gt=0, description="Longest a scoring request may take "
                                      "(then 503 with Retry-After; /get_reward answers zeros flagged server_error). "
                                      "Keep it above HERO_GROUP_DEADLINE_S and below the trainer's client timeout "
                                      "(OpenRLHF: 180 s).")
-    protect_probes: bool = Field(False, description="Require the API key on /health, /ready and /metrics "
-                                 "too (they are open by default for probes and scrapers).")
-    max_body_mb: float = Field(32.0, gt=0, description="Largest request body accepted (413 above).")
-    docs: bool = Field(False, description="Serve Swagger UI at /docs (its scripts come from a public CDN, "
-                       "so it needs a browser with internet access); /openapi.json is served either way.")
-    drain_timeout_s: float = Field(30.0, ge=0, description="On SIGTERM, how long in-flight requests "
-                                   "may take to finish.")
-    header_timeout_s: float = Field(10.0, gt=0, description="A connection that has not sent a request's "
-                                    "headers this long after opening (or after its previous response) is closed.")
-    body_timeout_s: float = Field(60.0, gt=0, description="Longest a request body may take to arrive after "
-                                  "its headers (408 and the connection closed after).")
-    max_connections: int = Field(8192, ge=1, description="Open connections (or requests in progress) above "
-                                 "which a new request gets 503 and its connection is closed.")
 
-    # --- logging ---
-    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
-    log_format: Literal["json", "text"] = Field("text", description="json: one JSON object per line "
-                                                "(for log shippers); text: for people.")
+
+class Settings(ServerSettings, RMSettings, VerifierSettings, StateSettings, RewardSettings, LimitSettings,
+               BaseSettings):
+    """Every knob of the server, in sections (each a model of its own that a part can take alone). Each
+    field is ``HERO_<NAME>`` in the environment, whatever its section."""
+
+    model_config = SettingsConfigDict(env_prefix="HERO_", env_ignore_empty=True, extra="ignore")
 
     @model_validator(mode="after")
     def _check_bands(self) -> Settings:
-        if self.alpha + self.beta >= 1:
-            raise ValueError(
-                f"HERO_ALPHA + HERO_BETA must be < 1 (got {self.alpha} + {self.beta}); otherwise a wrong "
-                "answer can outrank a right one. The paper uses 0.05 or 0.1 for both."
-            )
-        if self.w_min is not None and self.w_max is not None and self.w_min > self.w_max:
-            raise ValueError(f"HERO_W_MIN ({self.w_min}) must be <= HERO_W_MAX ({self.w_max}).")
+        # The math's own rules, spelled with the variables' names (a ParamsError is a ValueError).
+        check_bands(self.alpha, self.beta, _variable)
+        if self.w_min is not None and self.w_max is not None:
+            check_weights(self.w_min, self.w_max, _variable)
         if self.request_timeout_s <= self.group_deadline_s:
             raise ValueError(
                 f"HERO_REQUEST_TIMEOUT_S ({self.request_timeout_s}) must exceed HERO_GROUP_DEADLINE_S "
@@ -204,39 +237,6 @@ class Settings(BaseSettings):
             if not self.rm_url_list:
                 raise ValueError("HERO_RM_URL holds no URL; unset it to run the RM in this process.")
         return self
-
-    @property
-    def verifier_policy(self) -> VerifierPolicy:
-        return VerifierPolicy(
-            assignment=self.verifier_assignment,
-            percent=self.verifier_percent,
-            bare_list=self.verifier_bare_list,
-            rounded_reference=self.verifier_rounded_reference,
-            approximate_digits=self.verifier_approximate_digits or None,
-            approximate_rationals=self.verifier_approximate_rationals,
-            ratio=self.verifier_ratio,
-            interval_inequality=self.verifier_interval_inequality,
-            vector_tuple=self.verifier_vector_tuple,
-            units=self.verifier_units,
-            max_answer_chars=self.verifier_max_answer_chars,
-        )
-
-    @property
-    def api_key_list(self) -> list[str]:
-        return [k.strip() for k in (self.api_keys or "").split(",") if k.strip()]
-
-    @property
-    def rm_url_list(self) -> list[str]:
-        """HERO_RM_URL split on commas, without trailing slashes."""
-        return [u.strip().rstrip("/") for u in (self.rm_url or "").split(",") if u.strip()]
-
-    @property
-    def rm_model_path(self) -> Path | None:
-        """The model as a local path, when it names an existing directory."""
-        if self.rm_model is None:
-            return None
-        path = Path(self.rm_model).expanduser()
-        return path if path.is_dir() else None
 
 
 def describe_errors(exc: ValidationError) -> list[str]:

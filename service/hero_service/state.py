@@ -32,6 +32,8 @@ class ServerState:
     failure: str | None = None
     """Why startup failed; the server then exits (see :class:`hero_service.server.HeroServer`)."""
     started: asyncio.Event = field(default_factory=asyncio.Event)
+    _loop: asyncio.AbstractEventLoop | None = None
+    _drains: set[asyncio.Task[None]] = field(default_factory=set)
 
     def refusal(self, arrived: float) -> str | None:
         """Why a request that arrived at ``arrived`` (monotonic) may not be served, or None.
@@ -66,6 +68,7 @@ class ServerState:
     async def start(self) -> None:
         """Load the RM, start the verifier pool and reach the group store concurrently; ready when all
         are up (an unreachable Redis keeps the server not ready, with the reason, until it answers)."""
+        self._loop = asyncio.get_running_loop()
         try:
             await asyncio.gather(self.verifier.start(), self.reward_model.start(), self.scorer.start())
         except Exception as exc:
@@ -79,10 +82,21 @@ class ServerState:
         else:
             self.ready = True
             info = self.reward_model.info
-            log.info("ready: model=%s kind=%s input=%s device=%s", info.model_id, info.kind, info.input,
-                     info.device)
+            log.info("ready: model=%s kind=%s input=%s runtime=%s", info.model_id, info.kind, info.input,
+                     info.runtime)
         finally:
             self.started.set()
+
+    def begin_drain(self) -> None:
+        """Start :meth:`drain` in the background, from any thread (a signal handler, a test stopping a
+        server it runs in a thread); a no-op before :meth:`start`."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._drain_task)
+
+    def _drain_task(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.drain(), name="hero-drain")
+        self._drains.add(task)
+        task.add_done_callback(self._drains.discard)
 
     async def drain(self) -> None:
         """Refuse new work (503, /ready too) and score every group still waiting for parts."""

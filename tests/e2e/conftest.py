@@ -33,13 +33,16 @@ def _free_port() -> int:
 def start(tmp_path: Path) -> Iterator[Callable[..., Process]]:
     started: list[Process] = []
 
-    def run(**env_overrides: str) -> Process:
+    def run(*, factory: bool = False, **env_overrides: str) -> Process:
+        """``hero-reward serve``, or with ``factory`` the app as a plain ASGI server starts it."""
         port = _free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("HERO_")}
         env.update({"HERO_VERIFIER_WORKERS": "2", "HF_HUB_OFFLINE": "1", **env_overrides})
         log = tmp_path / f"server-{port}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "hero_service", "serve", "--port", str(port)],
+            argv = ["uvicorn", "--factory", "hero_service.app:create_app"] if factory else \
+                ["hero_service", "serve"]
+            proc = subprocess.Popen([sys.executable, "-m", *argv, "--port", str(port)],
                                     stdout=out, stderr=subprocess.STDOUT, env=env)
         process = Process(proc, f"http://127.0.0.1:{port}", log)
         started.append(process)

@@ -76,3 +76,37 @@ def test_sigterm_lets_requests_in_flight_finish(start: Callable[..., Process]) -
     assert [r.status_code for r in replies] == [200] * len(groups)
     assert all(len(r.json()["groups"][0]["rewards"]) == 16 for r in replies)
     assert server.proc.wait(timeout=60) in (0, -signal.SIGTERM)
+
+
+def test_a_plain_asgi_server_drains_on_sigterm(start: Callable[..., Process]) -> None:
+    """``uvicorn --factory hero_service.app:create_app`` (no hero-reward serve): the lifespan drains, so a
+    part whose group is still missing its other part is scored with what arrived, not cut off."""
+    import asyncio
+
+    # Without the drain the part would wait for its group's deadline (120 s here).
+    server = start(factory=True, HERO_GROUP_DEADLINE_S="120")
+    part = {"groups": [{"id": "g-drain", "group_size": 2, "prompt": "What is 6 * 7?", "reference": "42",
+                        "responses": ["6 * 7 = 42, so \\boxed{42}."]}]}
+
+    async def traffic() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=200) as client:
+            waiting = asyncio.create_task(client.post("/score", json=part))
+            in_flight = 'hero_requests_in_flight{route="/score"} 1.0'
+            for _ in range(600):
+                if in_flight in (await client.get("/metrics")).text:
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the part never reached the server")
+            started = asyncio.get_running_loop().time()
+            server.proc.send_signal(signal.SIGTERM)
+            reply = await waiting
+            # Answered by the drain, long before the group's deadline.
+            assert asyncio.get_running_loop().time() - started < 30
+            return reply
+
+    reply = asyncio.run(traffic())
+    assert reply.status_code == 200, reply.text
+    group = reply.json()["groups"][0]
+    assert group["verifier"] == [1] and len(group["rewards"]) == 1
+    assert server.proc.wait(timeout=60) in (0, -signal.SIGTERM)

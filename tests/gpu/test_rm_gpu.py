@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import torch
 
-from hero_service.reward_model.base import RMItem
+from hero_service.reward_model.base import InProcess, RMItem
 from hero_service.reward_model.engine import TorchRewardModel
 from hero_service.reward_model.hf import HFRewardModel
 from hero_service.reward_model.similarity import SimilarityScorer
@@ -37,7 +37,7 @@ def test_auto_is_bf16_with_sdpa_on_the_gpu(model_dir: Path) -> None:
     rm.load()
     assert rm.device.type == "cuda"
     assert rm.dtype == torch.bfloat16
-    assert rm.info.dtype == "bfloat16"
+    assert isinstance(rm.info.runtime, InProcess) and rm.info.runtime.dtype == "bfloat16"
     assert next(rm._model.parameters()).dtype == torch.bfloat16
     assert rm._model.config._attn_implementation == "sdpa"
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from hero_service.app import create_app
-from hero_service.reward_model.base import ModelInfo, RMItem, RMScore
+from hero_service.reward_model.base import InProcess, ModelInfo, RMItem, RMScore
 from hero_service.server import HeroServer, build_server
 from hero_service.settings import Settings
 
@@ -27,7 +27,9 @@ class Served:
     thread: threading.Thread
 
     def stop(self) -> None:
-        """What SIGTERM does: uvicorn's shutdown, with the app's drain first."""
+        """What SIGTERM does: the app's drain (its lifespan hooks the signal, which a server in a thread
+        does not get) beside uvicorn's shutdown."""
+        self.app.state.hero.begin_drain()
         self.server.should_exit = True
         self.thread.join(timeout=60)
 
@@ -72,7 +74,7 @@ class LengthRM:
 
     @property
     def info(self) -> ModelInfo:
-        return ModelInfo(model_id="length", kind="test-length", device="cpu", dtype="float32", max_length=0)
+        return ModelInfo(model_id="length", kind="test-length", runtime=InProcess(device="cpu", dtype="float32"))
 
     async def start(self) -> None:
         return None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from hero_service.logs import redact_url
 from hero_service.settings import Settings
-from hero_service.store import redact_url
 
 
 def test_state_url_must_be_redis() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -14,6 +13,7 @@ import httpx
 
 from hero_client._client import AsyncHeroClient, HeroClient
 from hero_client._config import Retries
+from hero_client.ids import group_id, to_jsonable
 from hero_client.schemas import ScoreParams
 
 __all__ = ["AdapterSettings", "AdvantageNormalizationWarning", "group_id", "to_jsonable", "to_reference"]
@@ -35,14 +35,31 @@ def warn_std_normalization(setting: str) -> None:
     )
 
 
+ENV_PREFIX = "HERO_CLIENT_"
+"""The adapters' environment variables; ``HERO_`` alone is the server's."""
+
+
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    """``HERO_CLIENT_<name>``, else the deprecated ``HERO_<name>`` (with a warning), else None."""
+    if value := env.get(ENV_PREFIX + name):
+        return value
+    if value := env.get("HERO_" + name):
+        warnings.warn(f"HERO_{name} is deprecated for the trainer adapters: set {ENV_PREFIX}{name} "
+                      "(HERO_ alone is the server's namespace)", DeprecationWarning, stacklevel=4)
+        return value
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class AdapterSettings:
     """How an adapter reaches the server. Built by ``resolve`` from keyword overrides, then these
     environment variables, then defaults:
 
-    ``HERO_URL`` (comma-separated base URLs), ``HERO_API_KEY``, ``HERO_GROUP_SIZE``, ``HERO_MODE``,
-    ``HERO_SESSION``, ``HERO_PARAMS`` (a JSON object of further ``ScoreParams``), ``HERO_TIMEOUT``
-    (seconds), ``HERO_RETRIES`` (attempts).
+    ``HERO_CLIENT_URL`` (comma-separated base URLs), ``HERO_CLIENT_API_KEY``, ``HERO_CLIENT_GROUP_SIZE``,
+    ``HERO_CLIENT_MODE``, ``HERO_CLIENT_SESSION``, ``HERO_CLIENT_PARAMS`` (a JSON object of further
+    ``ScoreParams``), ``HERO_CLIENT_TIMEOUT`` (seconds), ``HERO_CLIENT_RETRIES`` (attempts). The same names
+    without ``CLIENT_`` (``HERO_URL``, ...) still work, with a DeprecationWarning: ``HERO_`` alone is the
+    server's namespace, where ``HERO_MODE`` is the server's default mode.
     """
 
     urls: tuple[str, ...] = (DEFAULT_URL,)
@@ -63,24 +80,25 @@ class AdapterSettings:
         env = os.environ if environ is None else environ
         over = {k: v for k, v in (overrides or {}).items() if k in cls.KEYS and v is not None}
 
-        url = over.get("url", env.get("HERO_URL") or DEFAULT_URL)
+        url = over.get("url", _env(env, "URL") or DEFAULT_URL)
         urls = tuple(u.strip() for u in url.split(",") if u.strip()) if isinstance(url, str) else tuple(url)
-        size = over.get("group_size", env.get("HERO_GROUP_SIZE") or None)
+        size = over.get("group_size", _env(env, "GROUP_SIZE"))
 
-        params: dict[str, Any] = json.loads(env["HERO_PARAMS"]) if env.get("HERO_PARAMS") else {}
+        params_json = _env(env, "PARAMS")
+        params: dict[str, Any] = json.loads(params_json) if params_json else {}
         for key in ("mode", "session"):
-            if env.get(f"HERO_{key.upper()}"):
-                params[key] = env[f"HERO_{key.upper()}"]
+            if (value := _env(env, key.upper())) is not None:
+                params[key] = value
         params.update(dict(over.get("params", {})))
         params.update({k: over[k] for k in ("mode", "session") if k in over})
 
         return cls(
             urls=urls,
-            api_key=over.get("api_key", env.get("HERO_API_KEY") or None),
+            api_key=over.get("api_key", _env(env, "API_KEY")),
             group_size=int(size) if size is not None else None,
             params=ScoreParams.model_validate(params),
-            timeout=float(over.get("timeout", env.get("HERO_TIMEOUT") or 180.0)),
-            retries=int(over.get("retries", env.get("HERO_RETRIES") or 5)),
+            timeout=float(over.get("timeout", _env(env, "TIMEOUT") or 180.0)),
+            retries=int(over.get("retries", _env(env, "RETRIES") or 5)),
         )
 
     @property
@@ -98,29 +116,6 @@ class AdapterSettings:
     def async_client(self, transport: httpx.AsyncBaseTransport | None = None) -> AsyncHeroClient:
         return AsyncHeroClient(self.urls, api_key=self.api_key, timeout=self._timeout(),
                                retries=Retries(self.retries), transport=transport)
-
-
-def group_id(namespace: str, *parts: Any) -> str:
-    """A stable id from JSON-able parts, the same in every process that sees the same parts."""
-    text = json.dumps([to_jsonable(p) for p in parts], ensure_ascii=False, sort_keys=True)
-    return f"{namespace}-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
-
-
-def to_jsonable(value: Any) -> Any:
-    """Plain JSON values from what trainers hand over: numpy scalars and arrays (parquet columns),
-    tensors, tuples. Imports none of them: anything with ``tolist()`` is converted by it."""
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return to_jsonable(tolist())
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
-    return str(value)
 
 
 def to_reference(value: Any) -> Any:

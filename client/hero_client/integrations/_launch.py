@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hero_client.integrations._common import to_jsonable
+from hero_client.ids import to_jsonable
 
 __all__ = ["LaunchGroups", "Post", "Slot", "failed_answer"]
 

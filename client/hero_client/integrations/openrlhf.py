@@ -13,8 +13,8 @@
    the whole group. No thread waits and no group size is configured, so evaluation with another
    ``--eval.n_samples_per_prompt`` and a prompt repeated in a batch are grouped right too. It adds the
    API key in a header, retries with backoff that honour ``Retry-After``, several servers and a timeout
-   (``HERO_URL``, ``HERO_API_KEY``, ``HERO_MODE``, ``HERO_SESSION``, ``HERO_PARAMS``, ``HERO_TIMEOUT``,
-   ``HERO_RETRIES``)::
+   (``HERO_CLIENT_URL``, ``HERO_CLIENT_API_KEY``, ``HERO_CLIENT_MODE``, ``HERO_CLIENT_SESSION``,
+   ``HERO_CLIENT_PARAMS``, ``HERO_CLIENT_TIMEOUT``, ``HERO_CLIENT_RETRIES``)::
 
        --train.agent_func_path $(python -c 'import hero_client.integrations.openrlhf as m; print(m.__file__)')
 
@@ -43,7 +43,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from hero_client.integrations._common import AdapterSettings, to_jsonable
+from hero_client.ids import to_jsonable
+from hero_client.integrations._common import AdapterSettings
 from hero_client.integrations._launch import LaunchGroups, Slot, failed_answer
 from hero_client.schemas import Mode, ScoreParams
 

@@ -34,7 +34,8 @@ import httpx
 from hero_client._client import AsyncHeroClient, ParamsLike
 from hero_client._exceptions import HeroError
 from hero_client._types import ScoredResponse
-from hero_client.integrations._common import AdapterSettings, group_id, to_jsonable, warn_std_normalization
+from hero_client.ids import group_id, to_jsonable
+from hero_client.integrations._common import AdapterSettings, warn_std_normalization
 from hero_client.schemas import Message, Prompt, ScoreParams
 
 __all__ = ["HeroReward"]
@@ -48,8 +49,8 @@ class HeroReward:
     """An async ``reward_funcs`` entry for TRL's ``GRPOTrainer`` that scores through hero-reward.
 
     Args:
-        url: base URL(s) of the server; default ``HERO_URL``, then ``http://127.0.0.1:8000``.
-        num_generations: completions per prompt; default ``args.num_generations``, then ``HERO_GROUP_SIZE``.
+        url: base URL(s) of the server; default ``HERO_CLIENT_URL``, then ``http://127.0.0.1:8000``.
+        num_generations: completions per prompt; default ``args.num_generations``, then ``HERO_CLIENT_GROUP_SIZE``.
         args: the ``GRPOConfig``; gives ``num_generations`` and lets the adapter check ``scale_rewards``.
         reference_column: dataset column with the gold answer; default the first of
             answer, solution, ground_truth, reference that the batch has.
@@ -85,7 +86,7 @@ class HeroReward:
             overrides["params"] = ScoreParams.model_validate(params).model_dump(exclude_none=True)
         self.settings = AdapterSettings.resolve(overrides)
         if self.settings.group_size is None:
-            raise ValueError("HeroReward needs num_generations= (or args=GRPOConfig, or HERO_GROUP_SIZE)")
+            raise ValueError("HeroReward needs num_generations= (or args=GRPOConfig, or HERO_CLIENT_GROUP_SIZE)")
         self.num_generations: int = self.settings.group_size
         self.reference_column = reference_column
         self.process_index = process_index

@@ -5,7 +5,7 @@ Two ways in; both POST to ``/score`` and return the same keys for every sample, 
 1. ``compute_score``, an async ``reward.custom_reward_function``. veRL does not give it the GRPO
    ``uid``, so the group id is derived from the data source, ``extra_info["index"]``, the prompt
    (``extra_info["question"]``) and the ground truth. A prompt that occurs twice in one step joins
-   the wrong group, and without ``HERO_GROUP_SIZE`` every response is a group of one::
+   the wrong group, and without ``HERO_CLIENT_GROUP_SIZE`` every response is a group of one::
 
        reward.custom_reward_function.path=pkg://hero_client.integrations.verl
        reward.custom_reward_function.name=compute_score
@@ -17,7 +17,7 @@ Two ways in; both POST to ``/score`` and return the same keys for every sample, 
        reward.reward_manager.source=importlib
        reward.reward_manager.module.path=pkg://hero_client.integrations.verl
        reward.reward_manager.name=HeroRewardManager
-       +reward.reward_kwargs.url=http://hero:8000                      # or HERO_URL
+       +reward.reward_kwargs.url=http://hero:8000                      # or HERO_CLIENT_URL
 
 Validation rollouts (``val_kwargs.n`` per prompt) use the same group size: set ``val_kwargs.n`` to
 ``rollout.n``, or their groups are scored partial at the server's deadline (``acc`` is exact either way).
@@ -160,7 +160,8 @@ async def compute_score(
     """
     settings = AdapterSettings.resolve(kwargs)
     if settings.group_size is None:
-        warnings.warn("hero-reward: no group size (HERO_GROUP_SIZE or reward_kwargs.group_size), so each "
+        warnings.warn("hero-reward: no group size (HERO_CLIENT_GROUP_SIZE, formerly HERO_GROUP_SIZE, or "
+                      "reward_kwargs.group_size), so each "
                       "response is scored as a group of one; set it to actor_rollout_ref.rollout.n.",
                       UserWarning, stacklevel=2)
     info = to_jsonable(extra_info) if isinstance(extra_info, Mapping) else {}

@@ -19,6 +19,7 @@ import pydantic
 
 from hero_client import AsyncHeroClient
 from hero_client.schemas import GroupIn, ResolvedParams, ScoreParams, ScoreRequest, ScoreResponse
+from hero_service.api import wire
 from hero_service.diagnostics.progress import progress_view
 from hero_service.diagnostics.records import (
     ParamsConflictError,
@@ -36,8 +37,8 @@ from hero_service.diagnostics.records import (
 )
 from hero_service.diagnostics.rollouts import Form, InputGroup, batches, read_groups
 from hero_service.names import unknown_name
-from hero_service.params import resolve_params
 from hero_service.reward_model.base import ModelInfo, RMItem, RMScore
+from hero_service.scoring import ScoringParams
 from hero_service.settings import Settings
 from hero_service.state import ServerState
 
@@ -65,8 +66,7 @@ class FileScoresRM:
 
     @property
     def info(self) -> ModelInfo:
-        return ModelInfo(model_id=f"file:{self._source}", kind="precomputed", device="none", dtype="none",
-                         max_length=0)
+        return ModelInfo(model_id=f"file:{self._source}", kind="precomputed")
 
     async def start(self) -> None:
         return None
@@ -122,15 +122,18 @@ class InProcess:
         await self._state.start()
         if not self._state.ready:
             raise RuntimeError(f"could not start the scorer: {self._state.not_ready_reason}")
-        _, wire = resolve_params(params, self._state.settings)
-        if wire.sigma_ref is None:
+        resolved = self._params(params)
+        if resolved.sigma_ref is None:
             # The running sigma_ref lives in this process: replay what the kept batches fed it, batch by
             # batch as the scorer did, so the resumed groups see the value an uninterrupted run gave them.
             for sigmas in plan.sigmas_by_batch:
-                self._state.scorer.sigma.observe(wire.session, sigmas)
+                self._state.scorer.sigma.observe(resolved.session, sigmas)
+
+    def _params(self, params: ScoreParams) -> ScoringParams:
+        return wire.resolve_params(params, self._state.settings, self._state.verifier.policy)
 
     def resolve(self, params: ScoreParams) -> ResolvedParams | None:
-        return resolve_params(params, self._state.settings)[1]
+        return wire.resolved(self._params(params))
 
     def model(self) -> str | None:
         return self._state.reward_model.info.model_id
@@ -141,7 +144,8 @@ class InProcess:
             for unit in units:
                 if unit.group is not None and unit.rm_scores is not None:
                     self._file_rm.expect(rm_items(unit.group), unit.rm_scores)
-        return await self._state.scorer.score(ScoreRequest(groups=groups, params=params))
+        request = ScoreRequest(groups=groups, params=params)  # the wire's own checks, as a served request
+        return wire.response(await self._state.scorer.score(wire.entries(request.groups), self._params(params)))
 
     async def stop(self) -> None:
         await self._state.stop()

@@ -31,26 +31,41 @@ class RMScore:
 
 
 @dataclass(frozen=True, slots=True)
+class InProcess:
+    """Where an in-process (torch) backend runs its forward pass."""
+
+    device: str
+    dtype: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteEngine:
+    """The inference server a remote backend sends its items to."""
+
+    name: str
+    urls: tuple[str, ...]
+    served_model: str
+    healthy: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """What ``/info`` reports about the loaded model."""
+    """What ``/info`` reports about the RM, whatever runs it; ``runtime`` is the backend's own part."""
 
     model_id: str
     kind: str
     """``reward-model`` (a sequence classifier) or ``reference-similarity`` (the embedded default)."""
-    device: str
-    dtype: str
-    max_length: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    max_length: int = 0
+    """Tokens of one (prompt, response) the model sees; 0: no limit applies (no model)."""
     input: str | None = None
     """How a (prompt, response) reaches the model: ``chat`` (its chat template) or ``pair`` (a text pair)."""
-
-
-class QueueFullError(Exception):
-    """The RM queue is at capacity; the caller should answer 429 with ``retry_after`` seconds."""
-
-    def __init__(self, retry_after: float = 1.0) -> None:
-        super().__init__(f"reward model queue is full; retry in {retry_after:.0f}s")
-        self.retry_after = retry_after
+    end_tokens: tuple[str, ...] = ()
+    """Tokens a response may end with (EOS, padding): OpenRLHF's queries keep them, the RM must not see them."""
+    batching: dict[str, Any] = field(default_factory=dict)
+    """How this backend batches and queues items (its own settings, for ``/info``)."""
+    runtime: InProcess | RemoteEngine | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Backend notes for people (output head, pooling, ...)."""
 
 
 class RewardModel(Protocol):

@@ -28,7 +28,8 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from hero_service.reward_model.base import QueueFullError, RMScore
+from hero_service.errors import QueueFullError
+from hero_service.reward_model.base import RMScore
 
 log = logging.getLogger(__name__)
 

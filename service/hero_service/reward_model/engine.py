@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 
 import torch
 
-from hero_service.reward_model.base import ModelInfo, RMItem, RMScore
+from hero_service.reward_model.base import InProcess, ModelInfo, RMItem, RMScore
 from hero_service.reward_model.batcher import (
     Batcher,
     BatcherClosedError,
@@ -93,14 +93,17 @@ class TorchRewardModel(ABC, Generic[EncT]):
 
     @property
     def info(self) -> ModelInfo:
+        limits = self._limits
         return ModelInfo(
             model_id=self._model_id,
             kind=self._kind,
-            device=str(self.device),
-            dtype=str(self.dtype).removeprefix("torch."),
             max_length=self.max_length,
-            extra=self._extra_info(),
             input=self._input_layout(),
+            end_tokens=self._end_tokens(),
+            batching={"max_batch_tokens": limits.max_batch_tokens, "max_batch_size": limits.max_batch_size,
+                      "max_wait_ms": limits.max_wait_ms, "max_queue": limits.max_queue},
+            runtime=InProcess(device=str(self.device), dtype=str(self.dtype).removeprefix("torch.")),
+            extra=self._extra_info(),
         )
 
     @property
@@ -182,6 +185,10 @@ class TorchRewardModel(ABC, Generic[EncT]):
 
     def _extra_info(self) -> dict[str, object]:
         return {}
+
+    def _end_tokens(self) -> tuple[str, ...]:
+        """Tokens a response may end with, once the tokenizer is loaded."""
+        return ()
 
     def _input_layout(self) -> str | None:
         """How a (prompt, response) reaches the model, for /info and the log."""

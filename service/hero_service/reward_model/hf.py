@@ -186,8 +186,10 @@ class HFRewardModel(TorchRewardModel[EncodedChat]):
             "system_prompt": self.system_prompt is not None,
             "trust_remote_code": self.trust_remote_code,
             "pad_token_id": self._pad_id,
-            "special_tokens": self.end_tokens,
         }
+
+    def _end_tokens(self) -> tuple[str, ...]:
+        return tuple(self.end_tokens)
 
     # --- tokenization (tokenizer thread) ---
 

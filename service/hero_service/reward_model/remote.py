@@ -27,9 +27,10 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from hero_service.reward_model.base import ModelInfo, QueueFullError, RMItem, RMScore
+from hero_service.errors import QueueFullError
+from hero_service.logs import redact_url
+from hero_service.reward_model.base import ModelInfo, RemoteEngine, RMItem, RMScore
 from hero_service.reward_model.batcher import BatcherClosedError, BatchObserver, NullObserver
-from hero_service.store import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -157,21 +158,18 @@ class RemoteRewardModel:
 
     @property
     def info(self) -> ModelInfo:
+        endpoints = self.balancer.endpoints
         return ModelInfo(
             model_id=self._model_id,
             kind="reward-model",
-            device="remote",
-            dtype="remote",
             max_length=self._encoder.max_length,
-            extra={
-                "engine": {
-                    "name": ENGINE,
-                    "urls": [e.label for e in self.balancer.endpoints],
-                    "served_model": self.config.served_model,
-                    "healthy": [e.label for e in self.balancer.endpoints if e.healthy],
-                },
-                "special_tokens": self._encoder.end_tokens,
-            },
+            end_tokens=tuple(self._encoder.end_tokens),
+            # No batcher here: the engine batches by tokens; this side caps a call and what may wait.
+            batching={"max_batch_size": self.config.max_batch_size, "max_queue": self.config.max_queue,
+                      "concurrency": self.config.concurrency},
+            runtime=RemoteEngine(name=ENGINE, urls=tuple(e.label for e in endpoints),
+                                 served_model=self.config.served_model,
+                                 healthy=tuple(e.label for e in endpoints if e.healthy)),
         )
 
     @property

@@ -103,11 +103,13 @@ class SimilarityScorer(TorchRewardModel[EncodedPair]):
     def _input_layout(self) -> str:
         return KIND
 
+    def _end_tokens(self) -> tuple[str, ...]:
+        return tuple(t for t in (self._tokenizer.sep_token, self._tokenizer.pad_token) if t)
+
     def _extra_info(self) -> dict[str, object]:
         return {
             "path": str(self.path),
             "pooling": "mean",
-            "special_tokens": [self._tokenizer.sep_token, self._tokenizer.pad_token],
             "note": "cosine similarity of response and reference embeddings; not a trained reward model",
         }
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, LlamaConfig, LlamaModel
 
-from hero_service.reward_model.base import RMItem
+from hero_service.reward_model.base import InProcess, RMItem
 from hero_service.reward_model.hf import HFRewardModel
 
 QUESTION = "What is the sum of two and three? Please think carefully."
@@ -256,8 +256,7 @@ def test_model_without_a_chat_template_is_refused_the_chat_layout(tmp_path: Path
 
 
 def test_info_lists_the_end_tokens(tiny_qwen2_rm_dir: Path) -> None:
-    extra = loaded(tiny_qwen2_rm_dir).info.extra
-    assert extra["special_tokens"] == ["<|endoftext|>", "<|im_end|>"]
+    assert loaded(tiny_qwen2_rm_dir).info.end_tokens == ("<|endoftext|>", "<|im_end|>")
 
 
 def test_trust_remote_code_is_off_unless_asked(tiny_llama_rm_dir: Path) -> None:
@@ -269,5 +268,5 @@ def test_info_reports_the_model(rm: HFRewardModel, model_dir: Path) -> None:
     info = rm.info
     assert info.kind == "reward-model"
     assert info.model_id == str(model_dir)
-    assert (info.device, info.dtype) == ("cpu", "float32")
+    assert info.runtime == InProcess(device="cpu", dtype="float32")
     assert info.max_length == 512

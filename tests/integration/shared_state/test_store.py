@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from hero_service.assembler import ConflictError
+from hero_service.errors import ConflictError
+from hero_service.groups.store import Codec, MemorySigma, RedisSigma, RedisStore
 from hero_service.hero import SigmaTracker
-from hero_service.store import Codec, MemorySigma, RedisSigma, RedisStore
 
 from .conftest import Redis
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hero_service.reward_model.base import QueueFullError
+from hero_service.errors import QueueFullError
 from hero_service.reward_model.batcher import (
     Batcher,
     BatcherClosedError,

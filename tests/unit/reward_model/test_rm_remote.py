@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hero_service.reward_model.base import EngineHealth, QueueFullError, RMItem
+from hero_service.errors import QueueFullError
+from hero_service.reward_model.base import EngineHealth, RemoteEngine, RMItem
 from hero_service.reward_model.remote import Balancer, RemoteConfig, RemoteRewardModel, parse_classify
 from hero_service.settings import Settings
 
@@ -288,12 +289,13 @@ async def test_max_length_follows_the_engines_max_model_len(rm_factory: Any, eng
 
 async def test_info_names_the_engine(rm_factory: Any) -> None:
     rm = await rm_factory(urls=("http://user:secret@engine-a:8000", B))
-    extra = rm.info.extra
-    assert extra["engine"]["name"] == "vllm"
-    assert extra["engine"]["served_model"] == MODEL
-    assert extra["engine"]["urls"] == ["http://***@engine-a:8000", B]
-    assert "secret" not in str(extra)
-    assert extra["special_tokens"] == ["</s>"]
+    engine = rm.info.runtime
+    assert isinstance(engine, RemoteEngine)
+    assert engine.name == "vllm"
+    assert engine.served_model == MODEL
+    assert list(engine.urls) == ["http://***@engine-a:8000", B]
+    assert "secret" not in str(rm.info)
+    assert list(rm.info.end_tokens) == ["</s>"]
 
 
 def test_parse_classify_rejects_a_short_answer() -> None:

@@ -5,10 +5,17 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from hero_client.schemas import ScoreParams
-from hero_service.hero import ParamsError
-from hero_service.params import resolve_params
+from hero_client.schemas import ResolvedParams, ScoreParams
+from hero_service.api import wire
+from hero_service.errors import ParamsError
+from hero_service.hero import HeroParams
 from hero_service.settings import Settings
+
+
+def resolve_params(request: ScoreParams, settings: Settings) -> tuple[HeroParams, ResolvedParams]:
+    """The math's parameters and their wire form."""
+    params = wire.resolve_params(request, settings)
+    return params.math, wire.resolved(params)
 
 
 def test_defaults_are_the_paper_appendix() -> None:
@@ -52,7 +59,7 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_request_verifier_policy_overrides_only_what_it_names() -> None:
     from hero_client.schemas import VerifierParams
-    from hero_service.params import resolve_policy
+    from hero_service.api.wire import resolve_policy
 
     server = Settings(verifier_percent="number", verifier_units=False).verifier_policy
     assert resolve_policy(server, None) is server
@@ -70,7 +77,7 @@ def test_every_verifier_policy_field_can_be_set_per_request() -> None:
     import dataclasses
 
     from hero_client.schemas import VerifierParams
-    from hero_service.params import resolve_policy
+    from hero_service.api.wire import resolve_policy
     from hero_service.verifier.verdict import VerifierPolicy
 
     assert set(VerifierParams.model_fields) == {f.name for f in dataclasses.fields(VerifierPolicy)}

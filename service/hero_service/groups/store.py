@@ -23,31 +23,19 @@ from typing import Any, Generic, Protocol, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from hero_service.assembler import ConflictError, GroupAssembler, check_group, check_retry
+from hero_service.errors import ConflictError, StateUnavailableError
+from hero_service.groups.assembler import Claim, GroupAssembler, check_group, check_retry
 from hero_service.hero import SigmaTracker
+from hero_service.logs import redact_url
 
 P = TypeVar("P")
 R = TypeVar("R")
 P_contra = TypeVar("P_contra", contravariant=True)
-R_co = TypeVar("R_co", covariant=True)
 
 log = logging.getLogger(__name__)
 
 
-class StateUnavailableError(Exception):
-    """The shared state backend cannot be reached; the client should retry (503)."""
-
-
-class Claim(Protocol[R_co]):
-    """A part's claim on its group's result: responses ``offset .. offset + count``."""
-
-    @property
-    def offset(self) -> int: ...
-
-    async def result(self) -> tuple[R_co, bool]: ...
-
-
-class GroupStore(Protocol[P_contra, R_co]):
+class GroupStore(Protocol[P_contra, R]):
     """What the scorer needs from group assembly, wherever the groups live."""
 
     @property
@@ -60,14 +48,14 @@ class GroupStore(Protocol[P_contra, R_co]):
 
     async def close(self) -> None: ...
 
-    async def seen(self, group_id: str, part_key: str, digest: str = "") -> Claim[R_co] | None:
+    async def seen(self, group_id: str, part_key: str, digest: str = "") -> Claim[R] | None:
         """A retried part's claim; ``ConflictError`` if it was first sent with another ``digest``."""
         ...
 
     async def join(
         self, group_id: str, size: int, count: int, payload: P_contra, part_key: str | None,
         params: Mapping[str, Any] | None = None, digest: str = "",
-    ) -> Claim[R_co]:
+    ) -> Claim[R]:
         """Join a part; ``ConflictError`` if it disagrees with its open group (see ``check_group``)."""
         ...
 
@@ -228,21 +216,6 @@ class Codec(Generic[P, R]):
 
 
 @dataclass(eq=False, slots=True)
-class _RedisClaim(Generic[R]):
-    store: RedisStore[Any, R]
-    group_id: str
-    gen: str
-    offset: int
-    token: str
-    future: asyncio.Future[tuple[R, bool]]
-    due: float = math.inf
-    """``time.monotonic()`` of the group's deadline, once known."""
-
-    async def result(self) -> tuple[R, bool]:
-        return await self.store.wait(self)
-
-
-@dataclass(eq=False, slots=True)
 class _Held:
     """A generation this replica holds a part of: its deadline timer and its unanswered tokens."""
 
@@ -327,7 +300,7 @@ class RedisStore(Generic[P, R]):
                 held.timer.cancel()
         await self.redis.aclose()
 
-    async def seen(self, group_id: str, part_key: str, digest: str = "") -> _RedisClaim[R] | None:
+    async def seen(self, group_id: str, part_key: str, digest: str = "") -> Claim[R] | None:
         try:
             known = await self.redis.hget(self._key("k", group_id), part_key)
         except (RedisError, OSError) as exc:
@@ -335,7 +308,7 @@ class RedisStore(Generic[P, R]):
         return None if known is None else self._claim(group_id, str(known), part_key, digest)
 
     async def join(self, group_id: str, size: int, count: int, payload: P, part_key: str | None,
-                   params: Mapping[str, Any] | None = None, digest: str = "") -> _RedisClaim[R]:
+                   params: Mapping[str, Any] | None = None, digest: str = "") -> Claim[R]:
         if count < 1 or count > size:
             raise ValueError(f"a part of {count} responses cannot belong to a group of {size}")
         if " " in digest:
@@ -395,7 +368,7 @@ class RedisStore(Generic[P, R]):
             if not future.done():
                 future.set_exception(StateUnavailableError("shut down before the group's result arrived; retry"))
 
-    async def wait(self, claim: _RedisClaim[R]) -> tuple[R, bool]:
+    async def wait(self, claim: Claim[R]) -> tuple[R, bool]:
         """The group's result: from the published message, or read back if that was missed."""
         while True:
             done, _ = await asyncio.wait([claim.future], timeout=self._poll_s)
@@ -417,7 +390,7 @@ class RedisStore(Generic[P, R]):
     def _key(self, kind: str, name: str) -> str:
         return f"{self._prefix}:{kind}:{name}"
 
-    def _claim(self, group_id: str, claim: str, part_key: str = "", digest: str | None = None) -> _RedisClaim[R]:
+    def _claim(self, group_id: str, claim: str, part_key: str = "", digest: str | None = None) -> Claim[R]:
         """A claim from its stored form; given a ``digest``, a retry's content is checked against it."""
         gen, offset, token, known_digest = claim.split(" ")
         if digest is not None:
@@ -426,7 +399,7 @@ class RedisStore(Generic[P, R]):
         if future is None:  # a retried part whose first attempt was answered (or made elsewhere)
             future = asyncio.get_running_loop().create_future()
             self._futures[token] = future
-        return _RedisClaim(self, group_id, gen, int(offset), token, future)
+        return Claim(group_id, int(offset), future, gen=gen, token=token, fetch=self.wait)
 
     def _unavailable(self, exc: BaseException) -> StateUnavailableError:
         reason = f"state backend {redact_url(self._url)} unreachable: {type(exc).__name__}: {exc}"
@@ -467,6 +440,10 @@ class RedisStore(Generic[P, R]):
         except Exception as exc:  # one bad group must not strand the waiters of its parts
             log.exception("group %s: scoring failed", group_id)
             message["error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            # This replica's own parts get the result as it is, before the message that would also
+            # reach them goes out: no JSON round trip here.
+            self._resolve(message, (result,))
         text = json.dumps(message, separators=(",", ":"))
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -475,9 +452,11 @@ class RedisStore(Generic[P, R]):
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             self._unavailable(exc)
-        self._resolve(message)  # this replica's own parts need no round trip
+        self._resolve(message)  # an error: this replica's own parts are told without the round trip
 
-    def _resolve(self, message: dict[str, Any]) -> None:
+    def _resolve(self, message: dict[str, Any], local: tuple[R] | None = None) -> None:
+        """Answer the parts held here that ``message`` closes; ``local``: the result itself, when this
+        replica produced it."""
         mine = [t for t in message["tokens"] if t in self._futures]
         held = self._held.pop(message["g"], None)
         if held is not None and held.timer is not None:
@@ -489,7 +468,8 @@ class RedisStore(Generic[P, R]):
         if "error" in message:
             error = RuntimeError(f"scoring the group failed: {message['error']}")
         else:
-            outcome = (self._codec.load_result(message["result"]), bool(message["partial"]))
+            result = local[0] if local is not None else self._codec.load_result(message["result"])
+            outcome = (result, bool(message["partial"]))
         for token in mine:
             future = self._futures.pop(token)
             if future.done():
@@ -540,11 +520,3 @@ class RedisSigma:
                 self._on_error(type(exc).__name__)
             return self._fallback.fold_now(session, sigmas)
         return float(ref), float(value)
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, for logs and /ready."""
-    if "@" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.rpartition('@')[2]}"

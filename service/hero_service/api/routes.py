@@ -7,14 +7,11 @@ import functools
 import hmac
 import json
 import logging
-import math
 import platform
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import Field, field_validator
@@ -29,15 +26,19 @@ from hero_client.schemas import (
     ScoreParams,
     ScoreRequest,
     ScoreResponse,
-    clean_text,
 )
-from hero_service import __version__, openrlhf
-from hero_service.assembler import ConflictError
-from hero_service.hero import ParamsError
-from hero_service.params import resolve_params
-from hero_service.reward_model.base import QueueFullError
+from hero_service import __version__
+from hero_service.api import openrlhf, wire
+from hero_service.errors import (
+    NotServingError,
+    RequestTimeoutError,
+    ServiceError,
+    TooLargeError,
+    UnauthorizedError,
+)
+from hero_service.reward_model.base import InProcess, RemoteEngine
+from hero_service.scoring import ScoreResult
 from hero_service.state import ServerState
-from hero_service.store import StateUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +53,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorResponse, "description": "Starting or draining; retry after Retry-After seconds."},
 }
 _PROBE_503: dict[int | str, dict[str, Any]] = {503: {"model": HealthResponse, "description": "Not ready."}}
-
-
-class NotServingError(Exception):
-    """The server is starting, draining or failed; the client should retry later (503)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class UnauthorizedError(Exception):
-    """No valid API key (401)."""
-
-
-class TooLargeError(Exception):
-    """The request exceeds a size limit (413); the message names the limit and its setting."""
 
 
 def _check_size(request: ScoreRequest, state: ServerState) -> None:
@@ -154,10 +139,15 @@ async def score(body: ScoreRequest, state: Serving) -> ScoreResponse:
     """HERO rewards for rollout groups (or parts of groups)."""
     _check_size(body, state)
     try:
-        return await asyncio.wait_for(state.scorer.score(body), state.settings.request_timeout_s)
+        result = await asyncio.wait_for(_score(body, state), state.settings.request_timeout_s)
     except asyncio.TimeoutError:
-        raise NotServingError(f"the request took longer than HERO_REQUEST_TIMEOUT_S "
-                              f"({state.settings.request_timeout_s:g} s); retry, or send fewer groups") from None
+        raise RequestTimeoutError(state.settings.request_timeout_s) from None
+    return wire.response(result)
+
+
+async def _score(request: ScoreRequest, state: ServerState) -> ScoreResult:
+    params = wire.resolve_params(request.params, state.settings, state.verifier.policy)
+    return await state.scorer.score(wire.entries(request.groups), params)
 
 
 @router.post("/get_reward", dependencies=[Authorized], responses=_ERRORS)
@@ -169,20 +159,20 @@ async def get_reward(
     if params.compute is None and (params.mode or state.settings.mode) == "rm":
         # OpenRLHF's dynamic filtering reads ``scores``, the verifier outcome: keep it in mode rm too.
         params = params.model_copy(update={"compute": "all"})
-    end_tokens = state.reward_model.info.extra.get("special_tokens", ())
+    end_tokens = state.reward_model.info.end_tokens
     entries, samples = openrlhf.to_entries(body, group_size=query.group_size, end_tokens=end_tokens)
     if not entries:
         return openrlhf.to_response([], [])
     request = ScoreRequest(groups=entries, params=params)
     _check_size(request, state)
     try:
-        result = await asyncio.wait_for(state.scorer.score(request), state.settings.request_timeout_s)
-    except (QueueFullError, NotServingError, StateUnavailableError, ParamsError, ConflictError):
+        result = await asyncio.wait_for(_score(request, state), state.settings.request_timeout_s)
+    except ServiceError:
         raise  # overload, shutdown and a bad parameter are the caller's to act on: not zeros
     except Exception:
         log.exception("get_reward: scoring failed; answering zeros flagged server_error")
         return openrlhf.failed_response(len(samples))
-    return openrlhf.to_response(result.groups, samples)
+    return openrlhf.to_response([wire.group_out(g) for g in result.groups], samples)
 
 
 @router.get("/health", response_model=HealthResponse, responses=_PROBE_503, dependencies=[Authorized])
@@ -197,7 +187,8 @@ async def health(state: State) -> JSONResponse:
 
 @router.get("/ready", response_model=HealthResponse, responses=_PROBE_503, dependencies=[Authorized])
 async def ready(state: State) -> JSONResponse:
-    """Readiness: 200 only while the model is loaded and warm and the verifier pool is up."""
+    """Readiness: 200 once startup is done (the RM loaded and warm, the verifier pool started, the group
+    store reached) and while not draining and a remote RM engine answers its health checks."""
     reason = state.not_ready_reason
     if reason is None:
         return JSONResponse(HealthResponse(status="ok").model_dump())
@@ -217,27 +208,23 @@ async def metrics(state: State) -> Response:
 @router.get("/info", dependencies=[Authorized], responses={401: _ERRORS[401]})
 async def info(state: State) -> InfoResponse:
     """The model, versions, default parameters, verifier and batching settings."""
-    _, defaults = resolve_params(ScoreParams(), state.settings)
+    defaults = wire.resolved(wire.resolve_params(ScoreParams(), state.settings, state.verifier.policy))
     model = state.reward_model.info
-    s = state.settings
+    runtime = model.runtime
+    where = (runtime.device, runtime.dtype) if isinstance(runtime, InProcess) else \
+        ("remote", "remote") if isinstance(runtime, RemoteEngine) else ("none", "none")
+    engine = {"name": runtime.name, "urls": list(runtime.urls), "served_model": runtime.served_model} \
+        if isinstance(runtime, RemoteEngine) else None
     return InfoResponse(
         name="hero-reward",
         version=__version__,
-        model=ModelInfoOut(model_id=model.model_id, kind=model.kind, device=model.device,
-                           dtype=model.dtype, max_length=model.max_length, engine=_engine(model.extra),
-                           input=model.input),
+        model=ModelInfoOut(model_id=model.model_id, kind=model.kind, device=where[0], dtype=where[1],
+                           max_length=model.max_length, engine=engine, input=model.input),
         versions=_versions(),
         defaults=defaults,
         verifier=state.verifier.describe(),
-        batching={"max_batch_tokens": s.max_batch_tokens, "max_batch_size": s.max_batch_size,
-                  "max_wait_ms": s.max_wait_ms, "max_queue": s.max_queue},
+        batching=model.batching,
     )
-
-
-def _engine(extra: dict[str, Any]) -> dict[str, Any] | None:
-    """A remote RM's engine (name, URLs, served model), without its live health list."""
-    engine = extra.get("engine")
-    return {k: v for k, v in engine.items() if k != "healthy"} if isinstance(engine, dict) else None
 
 
 @functools.cache
@@ -252,72 +239,3 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[dist] = "absent"
     return out
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with what strict JSON cannot carry made printable: NaN and +-Infinity become the strings
-    Python's json writes for them, lone surrogates become U+FFFD. Error answers echo client input, and
-    JSON (RFC 8259) allows neither, so without this a bad request would become a 500."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {json_safe(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": json_safe(detail)}, status_code=status, headers=headers)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Map the domain errors to HTTP answers that say what to do."""
-
-    async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
-        # FastAPI's own handler fails on the input it echoes when that is NaN or a lone surrogate.
-        assert isinstance(exc, RequestValidationError)
-        return _error(422, jsonable_encoder(exc.errors()))
-
-    async def params_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ParamsError)
-        return _error(422, [{"loc": ["body", "params", exc.field], "msg": exc.message,
-                             "type": "value_error"}])
-
-    async def conflict(_: Request, exc: Exception) -> JSONResponse:
-        # A part that disagrees with its group (or reuses a part_id with other content): never merged.
-        assert isinstance(exc, ConflictError)
-        head, dot, name = exc.field.partition(".")
-        loc: list[str | int] = ["body", "params", name] if head == "params" and dot else \
-            ["body", "groups", *([] if exc.entry is None else [exc.entry]), exc.field]
-        return _error(409, [{"loc": loc, "msg": exc.message, "type": "conflict"}])
-
-    async def queue_full(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, QueueFullError)
-        return _error(429, str(exc), {"Retry-After": str(max(1, round(exc.retry_after)))})
-
-    async def not_serving(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, NotServingError)
-        return _error(503, exc.reason, {"Retry-After": "5"})
-
-    async def state_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        # Parts of a group cannot be assembled without the shared state; the trainers retry.
-        return _error(503, str(exc), {"Retry-After": "2"})
-
-    async def unauthorized(_: Request, exc: Exception) -> JSONResponse:
-        return _error(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
-                      {"WWW-Authenticate": "Bearer"})
-
-    app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(ParamsError, params_error)
-    app.add_exception_handler(ConflictError, conflict)
-    app.add_exception_handler(QueueFullError, queue_full)
-    app.add_exception_handler(NotServingError, not_serving)
-    app.add_exception_handler(StateUnavailableError, state_unavailable)
-    async def too_large(_: Request, exc: Exception) -> JSONResponse:
-        return _error(413, str(exc))
-
-    app.add_exception_handler(UnauthorizedError, unauthorized)
-    app.add_exception_handler(TooLargeError, too_large)

@@ -3,7 +3,8 @@
 A plain class with no web import. A part joins with its raw results already computed (the heavy
 work starts when its request arrives); the group closes when its parts add up to ``group_size``, or
 at the deadline after its first part (then it is *partial*), or on ``flush()`` at shutdown. Closing
-calls ``close(group_id, payloads, partial)`` once and hands its result to every part's ticket.
+awaits ``close(group_id, payloads, partial)`` once (in a task of its own, as the Redis store does) and
+hands its result to every part's ticket.
 
 A group is fixed by its first part: a part that disagrees with it on ``group_size`` or on the
 parameters is refused with ``ConflictError`` (it could only be scored with someone else's settings),
@@ -14,29 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+from hero_service.errors import ConflictError
 
 P = TypeVar("P")
 R = TypeVar("R")
 
 log = logging.getLogger(__name__)
-
-
-class ConflictError(Exception):
-    """A part disagrees with its group, or reuses a part key with other content (HTTP 409).
-
-    ``field`` names what disagrees: ``group_size``, ``part_id`` or ``params.<name>``."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.entry: int | None = None
-        """The index of the request's group entry, set by whoever knows it."""
 
 
 def check_group(group_id: str, size: int, params: Mapping[str, Any], group_size: int,
@@ -60,17 +51,28 @@ def check_retry(group_id: str, part_key: str, digest: str, known_digest: str) ->
 
 
 @dataclass(eq=False, slots=True)
-class Ticket(Generic[R]):
-    """One part's claim on its group's result: responses ``offset .. offset + count``."""
+class Claim(Generic[R]):
+    """One part's claim on its group's result: responses ``offset .. offset + count``. Both stores hand
+    out this type; the shared (Redis) store also fills ``gen``/``token``/``due`` and reads the result
+    back through ``fetch`` when its published message was missed."""
 
     group_id: str
     offset: int
-    count: int
     future: asyncio.Future[tuple[R, bool]]
+    count: int = 0
+    """Responses of this part; 0 where unknown (a retried part's claim read back from Redis)."""
     digest: str = ""
+    gen: str = ""
+    """The group's generation in the shared store (an id reused after its group closed opens another)."""
+    token: str = ""
+    due: float = math.inf
+    """``time.monotonic()`` of the group's deadline, once known."""
+    fetch: Callable[[Claim[R]], Awaitable[tuple[R, bool]]] | None = None
 
     async def result(self) -> tuple[R, bool]:
         """The group's result and whether it was partial. Cancelling the waiter leaves the group be."""
+        if self.fetch is not None:
+            return await self.fetch(self)
         return await asyncio.shield(self.future)
 
 
@@ -82,7 +84,7 @@ class _Group(Generic[P, R]):
     params: Mapping[str, Any] = field(default_factory=dict)
     received: int = 0
     payloads: list[P] = field(default_factory=list)
-    tickets: list[Ticket[R]] = field(default_factory=list)
+    tickets: list[Claim[R]] = field(default_factory=list)
     timer: asyncio.TimerHandle | None = None
     closed: bool = False
 
@@ -94,7 +96,7 @@ class GroupAssembler(Generic[P, R]):
         self,
         *,
         deadline_s: float,
-        close: Callable[[str, list[P], bool], R],
+        close: Callable[[str, list[P], bool], Awaitable[R]],
         on_partial: Callable[[str, int, int], None] | None = None,
         remember_parts: int = 16384,
     ) -> None:
@@ -104,15 +106,16 @@ class GroupAssembler(Generic[P, R]):
         self._open: dict[str, _Group[P, R]] = {}
         self._flushed = False
         # Keyed parts of open and recently closed groups, so a retried part is answered, not re-added.
-        self._parts: OrderedDict[tuple[str, str], Ticket[R]] = OrderedDict()
+        self._parts: OrderedDict[tuple[str, str], Claim[R]] = OrderedDict()
         self._remember_parts = remember_parts
+        self._closing: set[asyncio.Task[None]] = set()
 
     @property
     def waiting(self) -> int:
         """Groups that have some parts but are not complete yet."""
         return len(self._open)
 
-    def seen(self, group_id: str, part_key: str, digest: str = "") -> Ticket[R] | None:
+    def seen(self, group_id: str, part_key: str, digest: str = "") -> Claim[R] | None:
         """The ticket of a part already joined under ``part_key`` (a client's retry), if any;
         ``ConflictError`` if that part had another content ``digest``."""
         known = self._parts.get((group_id, part_key))
@@ -130,7 +133,7 @@ class GroupAssembler(Generic[P, R]):
         *,
         params: Mapping[str, Any] | None = None,
         digest: str = "",
-    ) -> Ticket[R]:
+    ) -> Claim[R]:
         """Join a part of ``count`` responses to group ``group_id`` of ``size`` responses.
 
         A part whose ``part_key`` was seen before for this group gets the first one's ticket back (if
@@ -155,7 +158,7 @@ class GroupAssembler(Generic[P, R]):
             group = _Group[P, R](group_id=group_id, size=size, started=time.monotonic(), params=params)
             group.timer = loop.call_later(self._deadline_s, self._expire, group)
             self._open[group_id] = group
-        ticket = Ticket[R](group_id, group.received, count, loop.create_future(), digest)
+        ticket = Claim[R](group_id, group.received, loop.create_future(), count, digest)
         if part_key is not None:
             self._parts[(group_id, part_key)] = ticket
             while len(self._parts) > self._remember_parts:
@@ -193,8 +196,13 @@ class GroupAssembler(Generic[P, R]):
             del self._open[group.group_id]
         if partial and self._on_partial is not None:
             self._on_partial(group.group_id, group.received, group.size)
+        task = asyncio.get_running_loop().create_task(self._settle(group, partial))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _settle(self, group: _Group[P, R], partial: bool) -> None:
         try:
-            result = self._close(group.group_id, group.payloads, partial)
+            result = await self._close(group.group_id, group.payloads, partial)
         except Exception as exc:  # one bad group must not strand the waiters of its parts
             log.exception("group %s: scoring failed", group.group_id)
             for ticket in group.tickets:

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from hero_service.assembler import ConflictError, GroupAssembler
+from hero_service.errors import ConflictError
+from hero_service.groups.assembler import GroupAssembler
 
 
 class Recorder:
@@ -15,7 +16,7 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[list[str]], bool]] = []
 
-    def __call__(self, group_id: str, payloads: list[list[str]], partial: bool) -> list[str]:
+    async def __call__(self, group_id: str, payloads: list[list[str]], partial: bool) -> list[str]:
         self.calls.append((group_id, payloads, partial))
         return [item for payload in payloads for item in payload]
 
@@ -80,7 +81,7 @@ async def test_flush_answers_every_waiting_part() -> None:
 
 
 async def test_a_failing_close_fails_only_its_own_group() -> None:
-    def close(group_id: str, payloads: list[list[str]], partial: bool) -> list[str]:
+    async def close(group_id: str, payloads: list[list[str]], partial: bool) -> list[str]:
         if group_id == "bad":
             raise RuntimeError("boom")
         return [p for payload in payloads for p in payload]
@@ -113,8 +114,8 @@ async def test_parts_joining_after_flush_are_answered_at_once() -> None:
     assembler, _ = make(deadline_s=60)
     await assembler.flush()
     late = assembler.add("g", 4, 1, ["a"])
-    assert late.future.done()
-    assert late.future.result() == (["a"], True)
+    # Closed at once (the close is awaited in its own task), not at the 60 s deadline.
+    assert await asyncio.wait_for(late.result(), 1) == (["a"], True)
 
 
 async def test_a_retried_part_is_answered_not_counted_twice() -> None:

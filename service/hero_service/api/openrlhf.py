@@ -7,10 +7,10 @@ two make the group id. ``query`` is the decoded prompt + response with special t
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from hero_client import ids
 from hero_client.schemas import GroupIn, GroupOut, OpenRLHFRequest, OpenRLHFResponse, reference_to_text
 
 # End-of-turn and padding markers that policies' tokenizers write when OpenRLHF decodes with
@@ -37,9 +37,9 @@ class Sample:
 
 
 def group_id(prompt: str, reference: str) -> str:
-    """A stable id for the samples of one prompt: its text and its label."""
-    digest = hashlib.sha256(f"{prompt}\x00{reference}".encode("utf-8", "surrogatepass")).hexdigest()
-    return f"openrlhf-{digest[:32]}"
+    """A stable id for the samples of one prompt: its text and its label (hashed as the client's
+    adapters hash theirs)."""
+    return ids.group_id("openrlhf", prompt, reference)
 
 
 def strip_trailing(text: str, tokens: Iterable[str]) -> str:

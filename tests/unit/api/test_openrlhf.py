@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hero_client.schemas import GroupOut, OpenRLHFRequest
-from hero_service.openrlhf import group_id, strip_trailing, to_entries, to_response
+from hero_service.api.openrlhf import group_id, strip_trailing, to_entries, to_response
 
 
 def test_response_is_query_minus_prompt_minus_trailing_special_tokens() -> None:
@@ -56,7 +56,7 @@ def test_response_lists_align_with_query_and_are_numeric() -> None:
                      answers=["4", None], rm_scores=[2.0, None], rm_status=["ok", "error"],
                      truncated=[False, True], normalized=[1.0, -0.05], weight=1.5, sigma=0.0,
                      sigma_ref=0.0, partial=True, group_size=2)
-    from hero_service.openrlhf import Sample
+    from hero_service.api.openrlhf import Sample
 
     out = to_response([group], [Sample(0, 1, True), Sample(0, 0, False)])
     assert out.rewards == [-0.1, 1.5]
@@ -68,7 +68,7 @@ def test_response_lists_align_with_query_and_are_numeric() -> None:
 
 
 def test_a_failed_answer_has_the_same_log_keys_as_a_graded_one() -> None:
-    from hero_service.openrlhf import LOG_KEYS, failed_response
+    from hero_service.api.openrlhf import LOG_KEYS, failed_response
 
     failed = failed_response(2)
     assert tuple(failed.extra_logs) == LOG_KEYS
@@ -104,7 +104,7 @@ def test_every_policy_familys_end_markers_are_stripped() -> None:
 
 def test_a_signal_the_mode_skipped_is_not_ungradable() -> None:
     from hero_client import ScoredResponse
-    from hero_service.openrlhf import Sample
+    from hero_service.api.openrlhf import Sample
 
     group = GroupOut(id="g", rewards=[1.0, 0.0], verifier=[1, 0], verifier_status=["ok", "timeout"],
                      answers=["4", None], rm_scores=[None, None], rm_status=["skipped", "skipped"],

@@ -1,19 +1,28 @@
-"""Resolve a request's ``params`` against the server defaults: request > preset > settings."""
+"""Wire <-> domain: a request's groups and ``params`` (resolved against the server defaults: request >
+preset > settings) become the scorer's types, and its result becomes the wire's answer."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
-from hero_client.schemas import ResolvedParams, ScoreParams, VerifierParams
+from hero_client.schemas import (
+    GroupIn,
+    GroupOut,
+    ResolvedParams,
+    ScoreParams,
+    ScoreResponse,
+    VerifierParams,
+)
 from hero_service.hero import PRESETS, HeroParams
+from hero_service.scoring import DEFAULT_SESSION, GroupEntry, ScoredGroup, ScoreResult, ScoringParams
 from hero_service.settings import Settings
 from hero_service.verifier import VerifierPolicy
 
-DEFAULT_SESSION = "default"
 
-
-def resolve_params(request: ScoreParams, settings: Settings) -> tuple[HeroParams, ResolvedParams]:
-    """The math's parameters and their wire form. Raises ``hero.ParamsError`` naming the field."""
+def resolve_params(request: ScoreParams, settings: Settings, policy: VerifierPolicy | None = None) -> ScoringParams:
+    """The parameters a request is scored with; ``policy`` is the server's verifier policy (default: the
+    settings'). Raises ``ParamsError`` naming the field."""
     preset = request.preset or settings.preset
     # An explicit request preset wins over the server's w_* overrides; explicit request fields win
     # over both.
@@ -39,26 +48,35 @@ def resolve_params(request: ScoreParams, settings: Settings) -> tuple[HeroParams
         dense=request.dense or settings.dense,
         blend_lambda=pick(request.blend_lambda, settings.blend_lambda),
     )
-    wire = ResolvedParams(
-        mode=math_params.mode,
+    return ScoringParams(
+        math=math_params,
         preset=preset,
-        alpha=math_params.alpha,
-        beta=math_params.beta,
-        eps=math_params.eps,
-        singleton_z=math_params.singleton_z,
-        w_min=math_params.w_min,
-        w_max=math_params.w_max,
-        k=math_params.k,
-        weighting=math_params.weighting,
-        dense=math_params.dense,
-        blend_lambda=math_params.blend_lambda,
-        sigma_ref=request.sigma_ref,
         session=request.session or DEFAULT_SESSION,
+        sigma_ref=request.sigma_ref,
         extract=request.extract or "boxed_or_last",
         compute=request.compute or "needed",
-        verifier=dataclasses.asdict(resolve_policy(settings.verifier_policy, request.verifier)),
+        verifier=resolve_policy(settings.verifier_policy if policy is None else policy, request.verifier),
     )
-    return math_params, wire
+
+
+def resolved(params: ScoringParams) -> ResolvedParams:
+    """The parameters' wire form, as every answer reports them."""
+    return ResolvedParams.model_validate(params.flat())
+
+
+def entries(groups: Sequence[GroupIn]) -> list[GroupEntry]:
+    return [GroupEntry(id=g.id, prompt=g.prompt if isinstance(g.prompt, str) else [m.model_dump() for m in g.prompt],
+                       reference=g.reference, responses=g.responses, size=g.size, part_id=g.part_id)
+            for g in groups]
+
+
+def group_out(group: ScoredGroup) -> GroupOut:
+    return GroupOut.model_validate(dataclasses.asdict(group))
+
+
+def response(result: ScoreResult) -> ScoreResponse:
+    return ScoreResponse(groups=[group_out(g) for g in result.groups], sigma_ref=result.sigma_ref,
+                         params=resolved(result.params))
 
 
 def resolve_policy(server: VerifierPolicy, request: VerifierParams | None) -> VerifierPolicy:

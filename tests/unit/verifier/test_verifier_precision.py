@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 from fractions import Fraction
 
 import pytest
 import sympy
+from verdict_checks import rejected
 
-from hero_service.verifier import VerifierPolicy, VerifyRequest, verify_one
+from hero_service.verifier import VerifierPolicy
 from hero_service.verifier.equivalence import equivalent
 from hero_service.verifier.exact import exact_rational
-from hero_service.verifier.parse import UnparsableError
 
 POLICY = VerifierPolicy()
 
-
-def _rejected(gold: str, answer: str) -> bool:
-    with contextlib.suppress(UnparsableError):
-        if equivalent(gold, answer, POLICY):
-            return False
-    return not verify_one(VerifyRequest(gold, f"so the answer is $\\boxed{{{answer}}}$"), POLICY).correct
 
 
 SAME = [
@@ -72,7 +65,7 @@ def test_exact_forms_are_accepted(gold: str, answer: str) -> None:
 
 @pytest.mark.parametrize(("gold", "answer"), NEAR_MISSES)
 def test_near_misses_are_rejected(gold: str, answer: str) -> None:
-    assert _rejected(gold, answer)
+    assert rejected(gold, answer, POLICY)
 
 
 def test_exact_rational_values_and_refusals() -> None:

@@ -94,7 +94,8 @@ def load_settings(overrides: dict[str, Any]) -> Settings:
     A ``HERO_`` variable that names no setting (a typo) is ignored by the settings: say so, with the
     setting it probably meant.
     """
-    for warning in unknown_variables(os.environ, "HERO_", Settings.model_fields):
+    # HERO_CLIENT_* configure the trainer-side adapters, which may share the server's environment.
+    for warning in unknown_variables(os.environ, "HERO_", Settings.model_fields, others=("HERO_CLIENT_",)):
         sys.stderr.write(f"hero-reward: warning: {warning}\n")
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})

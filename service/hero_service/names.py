@@ -21,12 +21,16 @@ def unknown_name(name: str, known: Iterable[str], kind: str) -> str:
     return f"unknown {kind} {name!r} ({hint})"
 
 
-def unknown_variables(environ: Mapping[str, str], prefix: str, known: Iterable[str]) -> list[str]:
-    """A warning for each ``prefix`` variable in ``environ`` that names no setting (it would be ignored)."""
+def unknown_variables(
+    environ: Mapping[str, str], prefix: str, known: Iterable[str], *, others: tuple[str, ...] = ()
+) -> list[str]:
+    """A warning for each ``prefix`` variable in ``environ`` that names no setting (it would be ignored);
+    variables under one of the ``others`` prefixes belong to someone else (the client's adapters)."""
     settings = {prefix + k.upper() for k in known}
     warnings = []
     for var in sorted(environ):
-        if var.upper().startswith(prefix) and var.upper() not in settings:
+        name = var.upper()
+        if name.startswith(prefix) and name not in settings and not name.startswith(others):
             guess = closest(var, settings)
             hint = f"did you mean {guess}?" if guess else "see the settings table in the README"
             warnings.append(f"{var} is not a setting and is ignored ({hint})")

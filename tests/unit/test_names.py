@@ -24,3 +24,10 @@ def test_only_unknown_prefixed_variables_are_reported() -> None:
         "HERO_BETTA is not a setting and is ignored (did you mean HERO_BETA?)",
         "HERO_ZZZ is not a setting and is ignored (see the settings table in the README)",
     ]
+
+
+def test_the_adapters_variables_are_not_taken_for_misspelt_settings() -> None:
+    environ = {"HERO_CLIENT_URL": "http://hero:8000", "HERO_BETTA": "0.1"}
+    assert unknown_variables(environ, "HERO_", KNOWN, others=("HERO_CLIENT_",)) == [
+        "HERO_BETTA is not a setting and is ignored (did you mean HERO_BETA?)",
+    ]

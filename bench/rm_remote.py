@@ -44,7 +44,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from hero_service.reward_model.base import RMItem  # noqa: E402
 from hero_service.reward_model.hf import HFRewardModel  # noqa: E402
-from tests.integration.reward_model.vllm_server import VLLMServer, free_port, vllm_python  # noqa: E402
+from tests.integration.reward_model.vllm_server import VLLMServer, vllm_python  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 WORDS = ["we", "add", "the", "numbers", "then", "check", "the", "sum", "carefully", "so", "the", "final",
          "answer", "is", "clear", "and", "the", "steps", "are", "shown", "one", "by", "one"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.ports import free_port
+
 
 @dataclass
 class Process:
@@ -22,20 +23,13 @@ class Process:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def start(tmp_path: Path) -> Iterator[Callable[..., Process]]:
     started: list[Process] = []
 
     def run(*, factory: bool = False, **env_overrides: str) -> Process:
         """``hero-reward serve``, or with ``factory`` the app as a plain ASGI server starts it."""
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("HERO_")}
         env.update({"HERO_VERIFIER_WORKERS": "2", "HF_HUB_OFFLINE": "1", **env_overrides})
         log = tmp_path / f"server-{port}.log"

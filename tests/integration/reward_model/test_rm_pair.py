@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import torch
-from asgi_lifespan import LifespanManager
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -24,6 +21,7 @@ from hero_service.app import create_app
 from hero_service.reward_model.base import RMItem
 from hero_service.reward_model.hf import HFRewardModel
 from hero_service.settings import Settings
+from tests.integration.asgi import ready_client
 
 QUESTION = "What is the sum of two and three? Please think carefully."
 ANSWER = "First we add the numbers, then we check. The answer is 5."
@@ -133,16 +131,10 @@ async def test_served_through_the_app_with_the_layout_in_info(pair_rm_dir: Path,
     path = tmp_path / "rm"
     shutil.copytree(pair_rm_dir, path)
     app = create_app(Settings(rm_model=str(path), rm_device="cpu", verifier_workers=1))
-    async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hero", timeout=60) as client:
-            for _ in range(600):
-                if (await client.get("/ready")).status_code == 200:
-                    break
-                await asyncio.sleep(0.1)
-            info = (await client.get("/info")).json()
-            reply = await client.post("/score", json={"groups": [{"prompt": QUESTION, "reference": "5",
-                                                                  "responses": [ANSWER, "It is 6."]}]})
+    async with ready_client(app) as client:
+        info = (await client.get("/info")).json()
+        reply = await client.post("/score", json={"groups": [{"prompt": QUESTION, "reference": "5",
+                                                              "responses": [ANSWER, "It is 6."]}]})
     assert info["model"]["input"] == "pair"
     assert reply.status_code == 200
     group = reply.json()["groups"][0]

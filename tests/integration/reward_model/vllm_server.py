@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -33,13 +35,6 @@ def vllm_python() -> Path | None:
 
 def vllm_required() -> bool:
     return os.environ.get("HERO_REQUIRE_VLLM") == "1" or os.environ.get("CI") == "true"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -14,8 +14,9 @@ from asgi_lifespan import LifespanManager
 from hero_service.app import create_app
 from hero_service.settings import Settings
 from tests.integration.conftest import LengthRM, Served
+from tests.ports import free_port
 
-from .conftest import Redis, Replica, free_port
+from .conftest import Redis, Replica
 
 PROMPTS = [f"<|im_start|>user\nProblem {i}: what is {i} + {i}?<|im_end|>\n<|im_start|>assistant\n"
            for i in range(12)]

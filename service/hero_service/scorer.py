@@ -21,7 +21,7 @@ from hero_service.groups.assembler import Claim
 from hero_service.groups.backend import Groups
 from hero_service.groups.records import Combined, Part, RawResults, merge
 from hero_service.groups.store import GroupStore
-from hero_service.hero import GroupReward, SigmaTracker, combine, group_sigma
+from hero_service.hero import SigmaTracker, combine, group_sigma
 from hero_service.metrics import Metrics
 from hero_service.reward_model.base import RewardModel, RMItem, RMScore
 from hero_service.scoring import GroupEntry, ScoredGroup, ScoreResult, ScoringParams
@@ -144,8 +144,8 @@ class Scorer:
             admitted = self._rm.score(items)
         except QueueFullError:
             raise  # overload is the caller's to retry (429), not a grading failure
-        except Exception as exc:  # the RM could not take the items at all: a failure, as below
-            admitted = _raise(exc)
+        except Exception:  # the RM could not take the items at all
+            return _done(self._rm_failed(len(items)))
         return self._scores(admitted, len(items))
 
     async def _scores(self, admitted: Awaitable[list[RMScore]], n: int) -> list[RMScore]:
@@ -154,11 +154,14 @@ class Scorer:
         except QueueFullError:
             raise
         except Exception:
-            # A failing RM must not cost the verifier's verdicts: the items get status "error" and
-            # rewards from their verifier stratum alone.
-            log.exception("reward model failed on %d items", n)
-            self._metrics.rm_errors.inc(n)
-            return [RMScore(None, status="error") for _ in range(n)]
+            return self._rm_failed(n)
+
+    def _rm_failed(self, n: int) -> list[RMScore]:
+        """A failing RM must not cost the verifier's verdicts: the items get status "error" and rewards
+        from their verifier stratum alone. Called while the exception is being handled."""
+        log.exception("reward model failed on %d items", n)
+        self._metrics.rm_errors.inc(n)
+        return [RMScore(None, status="error") for _ in range(n)]
 
     async def _verify(self, items: list[VerifyRequest], policy: VerifierPolicy) -> list[Verdict]:
         started = time.perf_counter()
@@ -179,26 +182,20 @@ class Scorer:
         """Combine the complete groups of one request with one frozen sigma_ref."""
         if not raws:
             return None, []
-        scores = [[s.score for s in raw.rm] for raw in raws]
-        sigma_ref = await self._fold(params, [group_sigma(s) for s, raw in zip(scores, raws, strict=True)
+        sigma_ref = await self._fold(params, [group_sigma([s.score for s in raw.rm]) for raw in raws
                                               if not raw.rm_skipped])
-        rewards = [combine([v.value for v in raw.verdicts], s, params.math, sigma_ref)
-                   for raw, s in zip(raws, scores, strict=True)]
-        self._observe(rewards, raws)
-        combined = [Combined(raw, reward, sigma_ref) for raw, reward in zip(raws, rewards, strict=True)]
-        return sigma_ref, combined
+        return sigma_ref, [self._finish_group(raw, params, sigma_ref) for raw in raws]
 
     async def _close(self, group_id: str, parts: list[Part], partial: bool) -> Combined:
         """Close a group (the store calls this once per group, on the replica that won the close): its
         sigma_ref from the session's book (this process's, or the shared one)."""
         raw, params = merge(parts)
-        scores = [s.score for s in raw.rm]
-        sigma_ref = await self._fold(params, [] if raw.rm_skipped else [group_sigma(scores)])
+        sigma_ref = await self._fold(params, [] if raw.rm_skipped else [group_sigma([s.score for s in raw.rm])])
         return self._finish_group(raw, params, sigma_ref)
 
     def _finish_group(self, raw: RawResults, params: ScoringParams, sigma_ref: float) -> Combined:
         reward = combine([v.value for v in raw.verdicts], [s.score for s in raw.rm], params.math, sigma_ref)
-        self._observe([reward], [raw])
+        self._metrics.observe_rewards(reward.rewards, [v.value for v in raw.verdicts])
         return Combined(raw, reward, sigma_ref)
 
     async def _fold(self, params: ScoringParams, sigmas: list[float]) -> float:
@@ -208,10 +205,6 @@ class Scorer:
         ref, current = await self._book.fold(params.session, sigmas)
         self._metrics.set_sigma_ref(params.session, current)
         return ref
-
-    def _observe(self, rewards: Sequence[GroupReward], raws: Sequence[RawResults]) -> None:
-        for reward, raw in zip(rewards, raws, strict=True):
-            self._metrics.observe_rewards(reward.rewards, [v.value for v in raw.verdicts])
 
     @staticmethod
     def _out(group: GroupEntry, combined: Combined, offset: int, *, partial: bool) -> ScoredGroup:
@@ -261,6 +254,3 @@ def _entry(index: int) -> Iterator[None]:
 async def _done(value: list[Any]) -> list[Any]:
     return value
 
-
-async def _raise(exc: Exception) -> list[RMScore]:
-    raise exc

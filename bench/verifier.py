@@ -7,11 +7,11 @@ math-verify (0.9.0) is always called as ``verify(parse("\\boxed{" + gold + "}"),
 
 - files: every file of ``--data`` on its own (labels encode each source's policy; never pool them);
   ours in-process through ``verify_one`` (extract mode ``any``).
-- external: ``external/pairs.jsonl`` sent to ``/score`` of the real app (ASGI, mode ``verifier``, the
+- external: ``external/pairs.jsonl`` sent to ``/score`` of a ``hero-reward serve`` process (mode ``verifier``, the
   default extraction and policy), per source and overall, clean (``disputed`` null) and all, with
   the verbatim (``wrapped: false``) responses apart: accuracy, precision, recall, false accepts.
 - throughput: the 800 Qwen responses as 100 groups of 8 in ONE ``/score`` request in mode
-  ``verifier`` (the real app: the server's own verifier pool, cold verdict cache each round) versus
+  ``verifier`` (the served process: its own verifier pool, cold verdict cache each round) versus
   math-verify in one process and math-verify in a process pool with as many workers as the server's
   verifier pool, alternated over rounds; medians and ratios.
   The same fresh pool directly (no HTTP) is kept as a fourth line.
@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import multiprocessing
 import statistics
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -36,7 +39,10 @@ from typing import Any
 
 import httpx
 
-from hero_service.verifier import VerifierPolicy, VerifierPool, VerifyRequest, verify_one
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hero_service.verifier import VerifierPolicy, VerifierPool, VerifyRequest, verify_one  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 Triple = tuple[str, str, int]  # (gold, response, label)
 
@@ -147,25 +153,29 @@ def _clear_math_verify_caches() -> None:
             cached.cache_clear()
 
 
-# --- the real app, over ASGI -------------------------------------------------------------------------
+# --- the real server, over HTTP ---------------------------------------------------------------------
 
 @asynccontextmanager
 async def served_app() -> AsyncIterator[httpx.AsyncClient]:
-    """The production app (default settings: embedded RM, the server's verifier pool), started and ready."""
-    from asgi_lifespan import LifespanManager
-
-    from hero_service.app import create_app
-
-    app = create_app()
-    async with LifespanManager(app, startup_timeout=600, shutdown_timeout=60):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=600) as client:
+    """``hero-reward serve`` as its own process (default settings: embedded RM, the server's verifier pool),
+    and a client once it is ready: the path a trainer calls, sockets and JSON included."""
+    port = free_port()
+    command = [sys.executable, "-m", "hero_service", "serve", "--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
             deadline = time.monotonic() + 600
-            while (await client.get("/ready")).status_code != 200:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the app did not become ready")
+            while True:
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get("/ready")).status_code == 200:
+                        break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("hero-reward serve did not become ready")
                 await asyncio.sleep(0.2)
             yield client
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
 
 
 async def score_http(client: httpx.AsyncClient, groups: list[dict[str, Any]],
